@@ -1,0 +1,3 @@
+from todosync.cli import main
+
+main()

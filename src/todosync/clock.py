@@ -1,0 +1,19 @@
+"""The one source of the current time, so that tests can control it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["ensure_utc", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

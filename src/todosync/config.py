@@ -1,0 +1,180 @@
+"""Settings: every knob of todosync, read from `TODOSYNC_*` environment variables and `.env`.
+
+Secrets are `SecretStr` and may also come from a file named by `TODOSYNC_<NAME>_FILE`
+(Docker and Kubernetes secrets). Validation errors never echo the input, because a database
+URL or token may be in it.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+__all__ = [
+    "DeletePolicy",
+    "IntervalMode",
+    "NewItemStrategy",
+    "Settings",
+    "SettingsError",
+    "is_loopback_host",
+    "load_settings",
+]
+
+ENV_PREFIX = "TODOSYNC_"
+_SECRET_FIELDS = ("external_api_token", "session_secret")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable and never its value."""
+
+
+class DeletePolicy(enum.StrEnum):
+    EDIT_WINS = "edit_wins"
+    DELETE_WINS = "delete_wins"
+
+
+class NewItemStrategy(enum.StrEnum):
+    RECREATE = "recreate"
+    HOLD = "hold"
+
+
+class IntervalMode(enum.StrEnum):
+    FIXED = "fixed"
+    ADAPTIVE = "adaptive"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and loopback addresses, where plain http is acceptable."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _SecretFileSource(PydanticBaseSettingsSource):
+    """Reads `TODOSYNC_<SECRET>_FILE`: the file's content, stripped, becomes the secret."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{ENV_PREFIX}{field_name.upper()}_FILE")
+        if field_name not in _SECRET_FIELDS or not path:
+            return None, field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise SettingsError(
+                f"{ENV_PREFIX}{field_name.upper()}_FILE: cannot read the file ({exc.strerror})"
+            ) from None
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in _SECRET_FIELDS:
+            value, _, _ = self.get_field_value(self.settings_cls.model_fields[name], name)
+            if value is not None:
+                values[name] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """All settings; the README's configuration table mirrors this class."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    database_url: str = "sqlite:///./todosync.db"
+    external_api_url: str = "http://127.0.0.1:8100"
+    external_api_token: SecretStr | None = None
+    session_secret: SecretStr | None = None
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+    debug_log_content: bool = False
+
+    sync_interval_seconds: float = Field(default=60.0, ge=0)
+    sync_interval_mode: IntervalMode = IntervalMode.FIXED
+    sync_interval_min_seconds: float = Field(default=10.0, gt=0)
+    sync_interval_max_seconds: float = Field(default=600.0, gt=0)
+    lease_ttl_seconds: float = Field(default=15.0, gt=0)
+    mass_delete_min: int = Field(default=10, ge=1)
+    mass_delete_percent: float = Field(default=50.0, ge=0, le=100)
+    max_entity_attempts: int = Field(default=5, ge=1)
+    delete_policy: DeletePolicy = DeletePolicy.EDIT_WINS
+    new_item_strategy: NewItemStrategy = NewItemStrategy.RECREATE
+    use_item_create_extension: bool = False
+    push_concurrency: int = Field(default=8, ge=1, le=64)
+    tombstone_retention_seconds: float = Field(default=7 * 24 * 3600, ge=0)
+    run_retention_days: float = Field(default=30, gt=0)
+
+    external_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    external_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    external_write_timeout_seconds: float = Field(default=30.0, gt=0)
+    external_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    external_max_attempts: int = Field(default=5, ge=1)
+    external_retry_budget_seconds: float = Field(default=60.0, ge=0)
+    external_retry_after_cap_seconds: float = Field(default=30.0, ge=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0)
+
+    alert_webhook_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("external_api_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("must use https:// unless the host is loopback")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        del file_secret_settings  # replaced by the *_FILE source
+        assert isinstance(env_settings, EnvSettingsSource)
+        return (init_settings, env_settings, _SecretFileSource(settings_cls), dotenv_settings)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Builds the settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else ENV_PREFIX
+        raise SettingsError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,15 @@
+"""Imports every model module so that the metadata is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from todosync.db.base import Base
+
+__all__ = ["metadata"]
+
+
+def metadata() -> MetaData:
+    import todosync.store.models  # noqa: F401  (registers the tables)
+
+    return Base.metadata

@@ -1,0 +1,30 @@
+"""The root of todosync's own exceptions.
+
+    TodosyncError
+    ├── SettingsError            (todosync.config)     bad configuration, exit 1
+    ├── NotFoundError            an entity is unknown, deleted, or another tenant's
+    ├── ConflictError            a state change that is not allowed now (409)
+    └── ValidationFailed         input that the domain refuses (422)
+
+The external client draws its own tree under `todosync.external.errors.ExternalError`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConflictError", "NotFoundError", "TodosyncError", "ValidationFailed"]
+
+
+class TodosyncError(Exception):
+    """Base class of every error todosync raises on purpose."""
+
+
+class NotFoundError(TodosyncError):
+    """The entity does not exist for this tenant (or was deleted)."""
+
+
+class ConflictError(TodosyncError):
+    """The request conflicts with the entity's current state."""
+
+
+class ValidationFailed(TodosyncError):
+    """The input is well-formed but refused by a domain rule."""
