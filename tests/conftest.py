@@ -9,4 +9,6 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.fake_external",
+    "tests.fixtures.api",
 ]
