@@ -3,10 +3,12 @@ call a service and translate its errors into one line on stderr and an exit code
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import sys
 from collections.abc import Callable
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy.exc
 import typer
@@ -32,6 +34,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+tokens_app = typer.Typer(help="API tokens for the local REST API.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+HostOption = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
 
 
 def fail(message: str, *, code: int = EXIT_ERROR) -> NoReturn:
@@ -61,6 +68,15 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def load_settings() -> config.Settings:
+    """The settings, with logging set up as they say (to stderr)."""
+    from todosync import logging as todosync_logging
+
+    settings = config.load_settings()
+    todosync_logging.configure(level=settings.log_level, json_format=settings.log_format == "json")
+    return settings
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -75,6 +91,176 @@ def db_upgrade() -> None:
     settings = config.load_settings()
     migrate.upgrade(settings.database_url)
     typer.echo(f"database at revision {migrate.head_revision(settings.database_url)}", err=True)
+
+
+_SYNC_EXIT = {"ok": 0, "partial": 3, "held": 3, "degraded": 4, "failed": 1}
+
+
+@app.command("sync")
+@handle_errors
+def sync(
+    list_id: int | None = typer.Option(None, "--list", help="Sync only this local list."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="End stdout with one JSON object."),
+    allow_mass_delete: bool = typer.Option(
+        False, "--allow-mass-delete", help="Apply deletions that the mass-delete guard holds."
+    ),
+) -> None:
+    """Run one sync now: pull, merge, push. Exit 0 ok, 3 partial or held, 4 degraded, 1 failed."""
+    import asyncio
+    import json
+
+    from rich.console import Console
+
+    from todosync.sync import console as sync_console
+    from todosync.sync import engine, runner
+
+    settings = load_settings()
+    request = engine.RunRequest(
+        trigger="cli", list_id=list_id, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+    )
+    out = Console(stderr=True)
+    if sys.stdout.isatty() and not as_json:
+        with sync_console.progress_bar(out) as progress:
+            report = asyncio.run(runner.run_once(settings, request, progress=progress))
+    else:
+        report = asyncio.run(runner.run_once(settings, request))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        for entry in report.plan or []:
+            typer.echo(json.dumps(entry, ensure_ascii=False))
+        typer.echo(sync_console.summary_line(report))
+    raise typer.Exit(_SYNC_EXIT.get(report.status, EXIT_ERROR))
+
+
+@app.command("verify")
+@handle_errors
+def verify(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Compare both sides field by field. Exit 0 when they agree, 3 on drift."""
+    import asyncio
+    import json
+
+    from todosync.sync import runner
+    from todosync.sync import verify as verify_mod
+
+    settings = load_settings()
+
+    async def run() -> list[verify_mod.Drift]:
+        async with runner.open_engine(settings) as eng:
+            return await verify_mod.verify(
+                eng.sessionmaker,
+                eng.client,
+                tenant_id=eng.tenant_id,
+                connection_id=eng.connection_id,
+            )
+
+    drift = asyncio.run(run())
+    if as_json:
+        payload = {"converged": not drift, "drift": [d.as_json() for d in drift]}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        for d in drift:
+            typer.echo(" ".join(f"{k}={v}" for k, v in d.as_json().items()))
+        typer.echo("converged" if not drift else f"{len(drift)} differences")
+    raise typer.Exit(0 if not drift else 3)
+
+
+def _register_fake_external() -> None:
+    # Its options module is light; uvicorn and starlette load only when the command runs.
+    from todosync.fake_external import cli as fake_external_cli
+
+    app.command("fake-external")(fake_external_cli.run)
+
+
+_register_fake_external()
+
+
+class SchemaNotCurrent(TodosyncError):
+    """The database has not been migrated to this version's schema."""
+
+
+def _require_current_schema(settings: config.Settings) -> None:
+    """Fails early, with the remedy, when the schema is missing or behind."""
+    # Alembic logs its plugins and context at INFO: noise on stderr for a schema check.
+    alembic_log = logging.getLogger("alembic")
+    previous = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        from todosync.db import migrate
+
+        current = migrate.current_revision(settings.database_url)
+        head = migrate.head_revision(settings.database_url)
+    finally:
+        alembic_log.setLevel(previous)
+    if current != head:
+        raise SchemaNotCurrent("the database schema is not current; run `todosync db upgrade`")
+
+
+@tokens_app.command("create")
+@handle_errors
+def tokens_create(
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="Tenant name (created if new); default: the default tenant."),
+    ] = None,
+) -> None:
+    """Create an API token and print it, alone, on stdout (it is not shown again)."""
+    from todosync.auth import service as auth_service
+    from todosync.db.session import run_in_transaction
+
+    settings = load_settings()
+    _require_current_schema(settings)
+    token = asyncio.run(
+        run_in_transaction(
+            settings.database_url, lambda s: auth_service.create_token(s, tenant=tenant)
+        )
+    )
+    typer.echo(token)
+
+
+@tokens_app.command("revoke")
+@handle_errors
+def tokens_revoke(
+    token: Annotated[str, typer.Argument(help="The token to take back.", show_default=False)],
+) -> None:
+    """Revoke an API token: requests that carry it get 401 from now on."""
+    from todosync.auth import service as auth_service
+    from todosync.db.session import run_in_transaction
+
+    settings = load_settings()
+    _require_current_schema(settings)
+    outcome = asyncio.run(
+        run_in_transaction(
+            settings.database_url, lambda s: auth_service.revoke_token(s, token=token)
+        )
+    )
+    if outcome is auth_service.Revoked.UNKNOWN:
+        fail("unknown token")
+    typer.echo(f"token {outcome.value}", err=True)
+
+
+@app.command()
+@handle_errors
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the local REST API (docs at /docs) until interrupted."""
+    from todosync import server
+    from todosync.api.app import create_app
+
+    settings = load_settings()
+    _require_current_schema(settings)
+    server.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+@app.command()
+@handle_errors
+def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Migrate, create a token and serve the API; prints the URLs and the token."""
+    from todosync.demo import run_demo
+
+    run_demo(config.load_settings(), host=host, port=port)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
     TodosyncError
     ├── SettingsError            (todosync.config)     bad configuration, exit 1
+    ├── AuthenticationFailed     a missing, unknown or revoked API token (401)
     ├── NotFoundError            an entity is unknown, deleted, or another tenant's
     ├── ConflictError            a state change that is not allowed now (409)
     └── ValidationFailed         input that the domain refuses (422)
@@ -11,11 +12,21 @@ The external client draws its own tree under `todosync.external.errors.ExternalE
 
 from __future__ import annotations
 
-__all__ = ["ConflictError", "NotFoundError", "TodosyncError", "ValidationFailed"]
+__all__ = [
+    "AuthenticationFailed",
+    "ConflictError",
+    "NotFoundError",
+    "TodosyncError",
+    "ValidationFailed",
+]
 
 
 class TodosyncError(Exception):
     """Base class of every error todosync raises on purpose."""
+
+
+class AuthenticationFailed(TodosyncError):
+    """The request carries no valid API token."""
 
 
 class NotFoundError(TodosyncError):

@@ -10,6 +10,7 @@ __all__ = ["metadata"]
 
 
 def metadata() -> MetaData:
-    import todosync.store.models  # noqa: F401  (registers the tables)
+    import todosync.store.models
+    import todosync.sync.models  # noqa: F401
 
     return Base.metadata

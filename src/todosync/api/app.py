@@ -1,0 +1,107 @@
+"""`create_app(settings)`: the FastAPI application of the local API.
+
+The app gets its database engine from the caller (tests, a process that shares one) or makes
+its own from the settings; an engine it made is disposed by its lifespan, because aiosqlite
+hangs the process at exit otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
+
+from todosync.api import middleware, problems
+from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from todosync.api.routes import health, items, lists
+from todosync.config import Settings
+from todosync.db import engine as db_engine
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = f"""\
+Todo lists and items of one tenant, kept in two-way sync with an external Todo API.
+
+Every `/api` route needs `Authorization: Bearer <token>` (`todosync tokens create`).
+Collections page with `?limit=` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and `?cursor=`
+(the previous page's `next_cursor`). Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> FastAPI:
+    """The API over `engine`, or over a new engine for `settings.database_url`."""
+    owned = engine is None
+    if engine is None:
+        # Parameters (list names, item texts) stay out of error messages unless asked for.
+        engine = db_engine.create_engine(
+            settings.database_url, hide_parameters=not settings.debug_log_content
+        )
+    app = FastAPI(
+        title="todosync",
+        version=_version(),
+        description=_DESCRIPTION,
+        lifespan=_lifespan(engine, owned=owned),
+        generate_unique_id_function=lambda route: route.name,
+        middleware=[
+            Middleware(middleware.RequestContextMiddleware),
+            Middleware(middleware.BodyLimitMiddleware),
+        ],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = db_engine.create_sessionmaker(engine)
+    problems.install(app)
+    routers = (health.router, lists.router, items.router)
+    for router in routers:
+        app.include_router(router)
+    app.state.route_methods = problems.route_methods(routers)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _lifespan(engine: AsyncEngine, *, owned: bool) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                await engine.dispose()
+
+    return lifespan
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the `Problem` schema that the error responses refer to."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        problem = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+        _drop_unused(schemas, document, names=("HTTPValidationError", "ValidationError"))
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _drop_unused(schemas: dict[str, Any], document: Any, *, names: tuple[str, ...]) -> None:
+    """Removes FastAPI's default validation-error schemas: our 422s are problem documents."""
+    for name in names:
+        if f'"#/components/schemas/{name}"' not in json.dumps(document):
+            schemas.pop(name, None)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("todosync")
+    except metadata.PackageNotFoundError:
+        return "0"

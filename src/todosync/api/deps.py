@@ -1,0 +1,61 @@
+"""Request dependencies. The session dependency owns the transaction: one session per request,
+committed when the route returns (before the response is sent, so a failed commit is a 5xx and
+never a false 2xx), rolled back on any error. Services and repositories only flush."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException
+
+from todosync.auth import service as auth_service
+from todosync.errors import AuthenticationFailed
+
+__all__ = ["Session", "TenantId", "authenticated", "require_json"]
+
+_JSON_TYPES = ("application/json",)
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# scope="function": the commit runs when the route returns, before the response goes out.
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `todosync tokens create`, as `Authorization: Bearer <token>`.",
+)
+
+
+async def authenticated(
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> int:
+    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one."""
+    if credentials is None:
+        raise AuthenticationFailed("send an API token as `Authorization: Bearer <token>`")
+    return await auth_service.authenticate(session, token=credentials.credentials)
+
+
+TenantId = Annotated[int, Depends(authenticated)]
+
+
+async def require_json(request: Request) -> None:
+    """Refuses a body that is not declared as JSON (415), before it is parsed."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type in _JSON_TYPES or media_type.endswith("+json"):
+        return
+    raise HTTPException(415, detail="Send the body as JSON, with `Content-Type: application/json`.")

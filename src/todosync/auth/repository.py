@@ -1,0 +1,63 @@
+"""Queries on tenants and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.store.models import ApiToken, Tenant
+
+__all__ = [
+    "add_tenant",
+    "add_token",
+    "get_tenant_id_by_name",
+    "get_token_by_hash",
+    "live_token_tenant_id",
+    "mark_revoked",
+]
+
+
+async def get_tenant_id_by_name(session: AsyncSession, *, name: str) -> int | None:
+    """The id of the tenant called `name`, if there is one."""
+    statement = sa.select(Tenant.id).where(Tenant.name == name)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def add_tenant(session: AsyncSession, *, name: str, now: datetime) -> int:
+    """Inserts a tenant and returns its id."""
+    tenant = Tenant(name=name, created_at=now)
+    session.add(tenant)
+    await session.flush()
+    return tenant.id
+
+
+async def add_token(
+    session: AsyncSession, *, token_hash: str, tenant_id: int, now: datetime
+) -> ApiToken:
+    """Inserts a token row (its hash only)."""
+    row = ApiToken(tenant_id=tenant_id, token_hash=token_hash, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_token_by_hash(session: AsyncSession, *, token_hash: str) -> ApiToken | None:
+    """The token row with this hash, revoked or not."""
+    statement = sa.select(ApiToken).where(ApiToken.token_hash == token_hash)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def live_token_tenant_id(session: AsyncSession, *, token_hash: str) -> int | None:
+    """The tenant of the unrevoked token with this hash, if there is one."""
+    statement = sa.select(ApiToken.tenant_id).where(
+        ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def mark_revoked(session: AsyncSession, *, row: ApiToken, now: datetime) -> None:
+    """Sets the token's `revoked_at`."""
+    row.revoked_at = now
+    await session.flush()

@@ -1,0 +1,67 @@
+"""Creating, revoking and checking API tokens. Like every service, it only flushes: the caller
+(the CLI command or the request dependency) owns the transaction."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.auth import repository, tokens
+from todosync.clock import utc_now
+from todosync.errors import AuthenticationFailed, ValidationFailed
+from todosync.store.models import DEFAULT_TENANT_ID
+
+__all__ = ["MAX_TENANT_NAME_LENGTH", "Revoked", "authenticate", "create_token", "revoke_token"]
+
+MAX_TENANT_NAME_LENGTH = 200
+
+
+class Revoked(enum.Enum):
+    """What `revoke_token` did."""
+
+    REVOKED = "revoked"
+    ALREADY_REVOKED = "already revoked"
+    UNKNOWN = "unknown"
+
+
+async def create_token(session: AsyncSession, *, tenant: str | None = None) -> str:
+    """Creates a token for `tenant` (by name; created if new) or the default tenant.
+
+    Returns the token itself, which is stored nowhere: the caller shows it once.
+    """
+    now = utc_now()
+    tenant_id = DEFAULT_TENANT_ID if tenant is None else await _tenant_id(session, tenant)
+    token = tokens.generate_token()
+    await repository.add_token(
+        session, token_hash=tokens.hash_token(token), tenant_id=tenant_id, now=now
+    )
+    return token
+
+
+async def _tenant_id(session: AsyncSession, name: str) -> int:
+    if not name.strip() or len(name) > MAX_TENANT_NAME_LENGTH:
+        raise ValidationFailed(f"a tenant name has 1 to {MAX_TENANT_NAME_LENGTH} characters")
+    found = await repository.get_tenant_id_by_name(session, name=name)
+    if found is not None:
+        return found
+    return await repository.add_tenant(session, name=name, now=utc_now())
+
+
+async def revoke_token(session: AsyncSession, *, token: str) -> Revoked:
+    """Marks the token revoked; revoking twice is harmless."""
+    row = await repository.get_token_by_hash(session, token_hash=tokens.hash_token(token))
+    if row is None:
+        return Revoked.UNKNOWN
+    if row.revoked_at is not None:
+        return Revoked.ALREADY_REVOKED
+    await repository.mark_revoked(session, row=row, now=utc_now())
+    return Revoked.REVOKED
+
+
+async def authenticate(session: AsyncSession, *, token: str) -> int:
+    """The tenant id of a live token; `AuthenticationFailed` for an unknown or revoked one."""
+    tenant_id = await repository.live_token_tenant_id(session, token_hash=tokens.hash_token(token))
+    if tenant_id is None:
+        raise AuthenticationFailed("the API token is unknown or revoked")
+    return tenant_id

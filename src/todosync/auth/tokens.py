@@ -1,0 +1,24 @@
+"""Making and hashing API tokens (pure functions, no database)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+__all__ = ["TOKEN_PREFIX", "generate_token", "hash_token"]
+
+TOKEN_PREFIX = "tds_"  # noqa: S105 (a public prefix that makes tokens recognisable)
+_TOKEN_BYTES = 32
+
+
+def generate_token() -> str:
+    """A new random token: the prefix and 256 bits of URL-safe randomness."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """The token's SHA-256 as 64 hex digits: what the database stores and looks up.
+
+    A fast hash is enough (no salt, no key stretching) because tokens carry 256 random bits.
+    """
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

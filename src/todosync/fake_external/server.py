@@ -1,0 +1,115 @@
+"""Runs the fake under uvicorn: in the foreground (the CLI) or in a thread (tests, the demo)."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+
+import uvicorn
+
+from todosync.fake_external import app, config, runtime, sample
+
+__all__ = ["RunningServer", "serve", "start_in_thread"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunningServer:
+    """A server running in a background thread of this process."""
+
+    url: str
+    """Base URL, e.g. `http://127.0.0.1:8100` (no trailing slash)."""
+    runtime: runtime.Runtime
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    _socket: socket.socket
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Releases held requests, stops the server and closes its state file."""
+        loop = self.runtime.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.runtime.release_held)
+        self._server.should_exit = True
+        self._thread.join(timeout_s)
+        self._socket.close()
+        self.runtime.close()
+
+
+def start_in_thread(
+    server_config: config.ServerConfig, *, timeout_s: float = 10.0
+) -> RunningServer:
+    """Starts a server and returns once it accepts connections; port 0 picks a free port."""
+    rt = _runtime(server_config)
+    sock = _bind(server_config.host, server_config.port)
+    server = uvicorn.Server(_uvicorn_config(rt, server_config, quiet=True))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="fake-external", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            rt.close()
+            raise RuntimeError("the fake external API did not start")
+        time.sleep(0.01)
+    host, port = sock.getsockname()[:2]
+    return RunningServer(
+        url=f"http://{_url_host(host)}:{port}",
+        runtime=rt,
+        _server=server,
+        _thread=thread,
+        _socket=sock,
+    )
+
+
+def serve(server_config: config.ServerConfig) -> None:
+    """Runs a server in the foreground until interrupted."""
+    rt = _runtime(server_config)
+    try:
+        uvicorn.Server(_uvicorn_config(rt, server_config, quiet=False)).run()
+    finally:
+        rt.close()
+
+
+def _runtime(server_config: config.ServerConfig) -> runtime.Runtime:
+    rt = runtime.Runtime(server_config)
+    if server_config.seed_sample:
+        sample.seed(rt.store, now=rt.timestamp())
+    return rt
+
+
+def _uvicorn_config(
+    rt: runtime.Runtime, server_config: config.ServerConfig, *, quiet: bool
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app.create_app(rt),
+        host=server_config.host,
+        port=server_config.port,
+        date_header=False,  # the gate sends its own, with the clock offset
+        server_header=False,
+        lifespan="on",
+        # In a thread: no global logging set-up and no event-loop policy change (uvloop).
+        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        log_level="warning" if quiet else "info",
+        access_log=not quiet,
+        loop="asyncio" if quiet else "auto",
+        timeout_graceful_shutdown=3,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # An explicit IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that name it, and
+    # without it every small request waits ~40 ms for a delayed ACK.
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

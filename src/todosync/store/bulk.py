@@ -1,0 +1,247 @@
+"""The store's bulk reads and version-conditional writes, for the sync engine.
+
+With `service` these are the only writers of lists and items, and they keep the same rules:
+every write bumps `version` and sets `updated_at`; deletes are soft and a list takes its live
+items with it. Conditional writes name the `version` they expect and do nothing (returning
+None) when the row moved on, so an edit made through the API during a run is never lost.
+Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.clock import utc_now
+from todosync.store.models import TodoItem, TodoList, new_uid
+
+__all__ = [
+    "NewItem",
+    "NewList",
+    "create_items",
+    "create_lists",
+    "get_item",
+    "get_list",
+    "live_items_of",
+    "purge_tombstones",
+    "soft_delete_if_version",
+    "update_if_version",
+]
+
+Kind = Literal["list", "item"]
+_LISTS = cast(sa.Table, TodoList.__table__)
+_ITEMS = cast(sa.Table, TodoItem.__table__)
+_TABLES = {"list": _LISTS, "item": _ITEMS}
+
+
+@dataclass(slots=True)
+class NewItem:
+    description: str
+    completed: bool
+    uid: str = ""
+    id: int = 0  # set by create_items
+
+
+@dataclass(slots=True)
+class NewList:
+    name: str
+    items: list[NewItem]
+    uid: str = ""
+    id: int = 0  # set by create_lists
+
+
+async def create_lists(session: AsyncSession, *, tenant_id: int, lists: Sequence[NewList]) -> None:
+    """Inserts lists and their items in two statements; fills in their ids and uids."""
+    if not lists:
+        return
+    now = utc_now()
+    for new in lists:
+        new.uid = new.uid or new_uid()
+    rows = [
+        {"uid": n.uid, "tenant_id": tenant_id, "name": n.name, "version": 1}
+        | {"created_at": now, "updated_at": now}
+        for n in lists
+    ]
+    ids = await _insert_returning_ids(session, _LISTS, rows)
+    for new in lists:
+        new.id = ids[new.uid]
+    await create_items(
+        session, tenant_id=tenant_id, items=[(n.id, item) for n in lists for item in n.items]
+    )
+
+
+async def create_items(
+    session: AsyncSession, *, tenant_id: int, items: Sequence[tuple[int, NewItem]]
+) -> None:
+    """Inserts items (each with its list id) in one statement; fills in their ids and uids."""
+    if not items:
+        return
+    now = utc_now()
+    for _, item in items:
+        item.uid = item.uid or new_uid()
+    rows = [
+        {"uid": item.uid, "tenant_id": tenant_id, "list_id": list_id}
+        | {"description": item.description, "completed": item.completed, "version": 1}
+        | {"created_at": now, "updated_at": now}
+        for list_id, item in items
+    ]
+    ids = await _insert_returning_ids(session, _ITEMS, rows)
+    for _, item in items:
+        item.id = ids[item.uid]
+
+
+async def _insert_returning_ids(
+    session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]
+) -> dict[str, int]:
+    result = await session.execute(
+        sa.insert(table).returning(table.c.uid, table.c.id, sort_by_parameter_order=True), rows
+    )
+    return dict(result)
+
+
+async def update_if_version(
+    session: AsyncSession,
+    *,
+    kind: Kind,
+    entity_id: int,
+    expected_version: int,
+    values: dict[str, Any],
+) -> int | None:
+    """Writes `values` if the live row is still at `expected_version`; the new version or None."""
+    table = _TABLES[kind]
+    result = await session.execute(
+        sa.update(table)
+        .where(
+            table.c.id == entity_id,
+            table.c.version == expected_version,
+            table.c.deleted_at.is_(None),
+        )
+        .values(**values, version=table.c.version + 1, updated_at=utc_now())
+        .returning(table.c.version)
+    )
+    version: int | None = result.scalar_one_or_none()
+    return version
+
+
+async def soft_delete_if_version(
+    session: AsyncSession, *, kind: Kind, entity_id: int, expected_version: int | None
+) -> bool:
+    """Tombstones the row (a list with its live items) if still at `expected_version`."""
+    table = _TABLES[kind]
+    now = utc_now()
+    query = sa.update(table).where(table.c.id == entity_id, table.c.deleted_at.is_(None))
+    if expected_version is not None:
+        query = query.where(table.c.version == expected_version)
+    result = await session.execute(
+        query.values(deleted_at=now, updated_at=now, version=table.c.version + 1).returning(
+            table.c.id
+        )
+    )
+    if result.scalar_one_or_none() is None:
+        return False
+    if kind == "list":
+        await session.execute(
+            sa.update(_ITEMS)
+            .where(_ITEMS.c.list_id == entity_id, _ITEMS.c.deleted_at.is_(None))
+            .values(deleted_at=now, updated_at=now, version=_ITEMS.c.version + 1)
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A list's or item's synced fields and its version."""
+
+    id: int
+    uid: str
+    version: int
+    deleted: bool
+    name: str = ""
+    description: str = ""
+    completed: bool = False
+
+
+async def get_list(
+    session: AsyncSession, list_id: int, *, tenant_id: int | None = None
+) -> Row | None:
+    """A list, tombstone or not; with `tenant_id`, only if that tenant owns it."""
+    query = sa.select(_LISTS.c.uid, _LISTS.c.version, _LISTS.c.deleted_at, _LISTS.c.name).where(
+        _LISTS.c.id == list_id
+    )
+    if tenant_id is not None:
+        query = query.where(_LISTS.c.tenant_id == tenant_id)
+    result = await session.execute(query)
+    found = result.first()
+    if found is None:
+        return None
+    uid, version, deleted_at, name = found
+    return Row(list_id, uid, version, deleted_at is not None, name=name)
+
+
+async def get_item(session: AsyncSession, item_id: int) -> Row | None:
+    result = await session.execute(
+        sa.select(
+            _ITEMS.c.uid,
+            _ITEMS.c.version,
+            _ITEMS.c.deleted_at,
+            _ITEMS.c.description,
+            _ITEMS.c.completed,
+        ).where(_ITEMS.c.id == item_id)
+    )
+    found = result.first()
+    if found is None:
+        return None
+    uid, version, deleted_at, description, completed = found
+    return Row(
+        item_id,
+        uid,
+        version,
+        deleted_at is not None,
+        description=description,
+        completed=bool(completed),
+    )
+
+
+async def live_items_of(session: AsyncSession, list_id: int) -> list[Row]:
+    """A list's live items, in id order."""
+    result = await session.execute(
+        sa.select(
+            _ITEMS.c.id, _ITEMS.c.uid, _ITEMS.c.version, _ITEMS.c.description, _ITEMS.c.completed
+        )
+        .where(_ITEMS.c.list_id == list_id, _ITEMS.c.deleted_at.is_(None))
+        .order_by(_ITEMS.c.id)
+    )
+    return [
+        Row(id_, uid, version, False, description=description, completed=bool(completed))
+        for id_, uid, version, description, completed in result
+    ]
+
+
+async def purge_tombstones(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    older_than: datetime,
+    keep_ids: Callable[[Kind], sa.Select[tuple[int]]],
+) -> int:
+    """Hard-deletes tombstones older than `older_than`, except the ids that `keep_ids` selects
+    (the sync engine keeps those its ledger still refers to)."""
+    purged = 0
+    kinds: tuple[Kind, ...] = ("item", "list")  # items first: they point at their list
+    for kind in kinds:
+        table = _TABLES[kind]
+        result = await session.execute(
+            sa.delete(table).where(
+                table.c.tenant_id == tenant_id,
+                table.c.deleted_at.is_not(None),
+                table.c.deleted_at < older_than,
+                table.c.id.not_in(keep_ids(kind)),
+            )
+        )
+        purged += result.rowcount or 0  # type: ignore[attr-defined]
+    return purged

@@ -1,0 +1,171 @@
+"""Every query on todo lists and items. Reads see only live rows (no tombstones) of one tenant.
+
+Functions here flush but never commit. `for_update=True` locks the row (PostgreSQL; SQLite's
+`BEGIN IMMEDIATE` already serialises writers) so that a read-then-write cannot lose an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.store.models import TodoItem, TodoList
+
+__all__ = [
+    "MAX_ID",
+    "get_item",
+    "get_list",
+    "insert_item",
+    "insert_list",
+    "page_items",
+    "page_lists",
+    "soft_delete_item",
+    "soft_delete_list",
+    "update_row",
+]
+
+T = TypeVar("T")
+
+# The largest id a BIGINT column holds; larger ids cannot exist and are never sent to the database.
+MAX_ID = 2**63 - 1
+
+
+def _lock(statement: sa.Select[T], *, for_update: bool) -> sa.Select[T]:
+    if not for_update:
+        return statement
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+async def get_list(
+    session: AsyncSession, *, tenant_id: int, list_id: int, for_update: bool = False
+) -> TodoList | None:
+    """The tenant's live list with this id, if there is one."""
+    if not 1 <= list_id <= MAX_ID:
+        return None
+    statement = sa.select(TodoList).where(
+        TodoList.id == list_id, TodoList.tenant_id == tenant_id, TodoList.deleted_at.is_(None)
+    )
+    return (await session.execute(_lock(statement, for_update=for_update))).scalar_one_or_none()
+
+
+async def page_lists(
+    session: AsyncSession, *, tenant_id: int, after_id: int, limit: int
+) -> Sequence[TodoList]:
+    """Up to `limit` of the tenant's live lists with ids above `after_id`, by id."""
+    statement = (
+        sa.select(TodoList)
+        .where(TodoList.tenant_id == tenant_id, TodoList.deleted_at.is_(None))
+        .where(TodoList.id > after_id)
+        .order_by(TodoList.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def insert_list(
+    session: AsyncSession, *, tenant_id: int, name: str, now: datetime
+) -> TodoList:
+    """Inserts a list at version 1."""
+    row = TodoList(tenant_id=tenant_id, name=name, version=1, created_at=now, updated_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_item(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    list_id: int,
+    item_id: int,
+    for_update: bool = False,
+) -> TodoItem | None:
+    """The tenant's live item with this id in this list, if there is one."""
+    if not 1 <= item_id <= MAX_ID:
+        return None
+    statement = sa.select(TodoItem).where(
+        TodoItem.id == item_id,
+        TodoItem.list_id == list_id,
+        TodoItem.tenant_id == tenant_id,
+        TodoItem.deleted_at.is_(None),
+    )
+    return (await session.execute(_lock(statement, for_update=for_update))).scalar_one_or_none()
+
+
+async def page_items(
+    session: AsyncSession, *, tenant_id: int, list_id: int, after_id: int, limit: int
+) -> Sequence[TodoItem]:
+    """Up to `limit` live items of one list with ids above `after_id`, by id."""
+    statement = (
+        sa.select(TodoItem)
+        .where(
+            TodoItem.list_id == list_id,
+            TodoItem.tenant_id == tenant_id,
+            TodoItem.deleted_at.is_(None),
+        )
+        .where(TodoItem.id > after_id)
+        .order_by(TodoItem.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def insert_item(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    list_id: int,
+    description: str,
+    completed: bool,
+    now: datetime,
+) -> TodoItem:
+    """Inserts an item at version 1."""
+    row = TodoItem(
+        tenant_id=tenant_id,
+        list_id=list_id,
+        description=description,
+        completed=completed,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_row(
+    session: AsyncSession,
+    *,
+    row: TodoList | TodoItem,
+    values: Mapping[str, object],
+    now: datetime,
+) -> None:
+    """Applies `values` to a locked row, bumps its version by one and sets `updated_at`."""
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+
+
+async def soft_delete_item(session: AsyncSession, *, row: TodoItem, now: datetime) -> None:
+    """Turns a locked item into a tombstone (a write: its version moves too)."""
+    await update_row(session, row=row, values={"deleted_at": now}, now=now)
+
+
+async def soft_delete_list(session: AsyncSession, *, row: TodoList, now: datetime) -> int:
+    """Turns a locked list and all its live items into tombstones; returns the item count."""
+    await update_row(session, row=row, values={"deleted_at": now}, now=now)
+    statement = (
+        sa.update(TodoItem)
+        .where(TodoItem.list_id == row.id, TodoItem.deleted_at.is_(None))
+        .values(deleted_at=now, updated_at=now, version=TodoItem.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

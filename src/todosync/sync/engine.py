@@ -1,0 +1,307 @@
+"""One sync run for one connection: lease, pull, plan, apply, record.
+
+See the package docstring for the algorithm and its guarantees. The engine owns the run's
+transactions: reads in one short transaction, then each batch or remote action in its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync.clock import utc_now
+from todosync.config import Settings
+from todosync.errors import NotFoundError, TodosyncError
+from todosync.external import errors as ext_errors
+from todosync.external.client import ExternalClient
+from todosync.external.schemas import PullResult, RemoteList
+from todosync.store import bulk
+from todosync.sync import actions as act
+from todosync.sync import lease, ledger, runs
+from todosync.sync import plan as planner
+from todosync.sync.executor import Executor, Progress
+from todosync.sync.models import SyncState
+from todosync.sync.report import RunReport, Tally
+from todosync.sync.snapshot import LedgerRow
+
+__all__ = ["RunInProgress", "RunRequest", "SyncEngine"]
+
+log = logging.getLogger(__name__)
+_SKEW_WARNING_S = 60.0
+# The `Date` header has one-second resolution, so a measured skew smaller than that is noise;
+# correcting by it would reorder writes made milliseconds apart on clocks that agree.
+_SKEW_RESOLUTION_S = 1.0
+
+
+def effective_skew(measured_s: float) -> float:
+    """The skew applied to remote timestamps: the measurement, or 0 within its resolution."""
+    return 0.0 if abs(measured_s) <= _SKEW_RESOLUTION_S else measured_s
+
+
+class RunInProgress(TodosyncError):
+    """Another run of the same connection holds the lease."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    trigger: str = "cli"
+    list_id: int | None = None
+    dry_run: bool = False
+    allow_mass_delete: bool = False
+    run_id: int | None = None  # an already recorded (queued) run to carry out
+
+
+@dataclass(slots=True)
+class _Outcome:
+    status: str
+    reason: str | None = None
+    plan: list[dict[str, object]] | None = None
+    skew_s: float | None = None
+
+
+class SyncEngine:
+    """Runs syncs of one connection against one external API client."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: ExternalClient,
+        settings: Settings,
+        connection_id: int = 1,
+        tenant_id: int = 1,
+        progress: Progress | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.settings = settings
+        self.connection_id = connection_id
+        self.tenant_id = tenant_id
+        self.progress = progress
+
+    async def run(self, request: RunRequest) -> RunReport:
+        """Carries out one run and records it; raises RunInProgress if one is running, and
+        NotFoundError for a `list_id` that the tenant does not have."""
+        if request.list_id is not None:
+            await self._check_list(request.list_id)
+        holder = lease.Holder()
+        if not request.dry_run:
+            busy = await lease.acquire(
+                self.sessionmaker,
+                connection_id=self.connection_id,
+                holder=holder,
+                ttl_s=self.settings.lease_ttl_seconds,
+            )
+            if busy is not None:
+                raise RunInProgress("a sync of this connection is already running")
+        try:
+            return await self._run_recorded(request, holder)
+        finally:
+            if not request.dry_run:
+                await lease.release(
+                    self.sessionmaker, connection_id=self.connection_id, holder=holder
+                )
+
+    async def _check_list(self, list_id: int) -> None:
+        async with self.sessionmaker() as session:
+            if await bulk.get_list(session, list_id, tenant_id=self.tenant_id) is None:
+                raise NotFoundError(f"list {list_id} not found")
+
+    async def _run_recorded(self, request: RunRequest, holder: lease.Holder) -> RunReport:
+        started = time.monotonic()
+        run_id = await self._start(request)
+        tally = Tally(self.connection_id, run_id)
+        calls_before = self.client.request_count
+        beat = asyncio.create_task(self._heartbeat(run_id, holder, request.dry_run))
+        try:
+            outcome = await self._sync(request, tally)
+        except Exception as exc:
+            log.exception("sync run %s failed", run_id)
+            outcome = _Outcome("failed", reason=f"internal error ({type(exc).__name__})")
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        report = RunReport(
+            run_id=run_id,
+            status=outcome.status,
+            dry_run=request.dry_run,
+            counts=tally.counts,
+            api_calls=self.client.request_count - calls_before,
+            clock_skew_s=outcome.skew_s,
+            duration_s=time.monotonic() - started,
+            errors=tally.errors,
+            reason=outcome.reason,
+            plan=outcome.plan,
+        )
+        await self._finish(report, tally)
+        return report
+
+    async def _start(self, request: RunRequest) -> int:
+        async with self.sessionmaker.begin() as session:
+            if request.run_id is not None:
+                await runs.mark_running(session, request.run_id)
+                return request.run_id
+            run = await runs.create_run(
+                session,
+                connection_id=self.connection_id,
+                trigger=request.trigger,
+                status="running",
+                dry_run=request.dry_run,
+                allow_mass_delete=request.allow_mass_delete,
+                list_id=request.list_id,
+            )
+            return run.id
+
+    async def _heartbeat(self, run_id: int, holder: lease.Holder, dry_run: bool) -> None:
+        interval = max(0.5, self.settings.lease_ttl_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):  # a missed beat is retried on the next tick
+                if not dry_run:
+                    await lease.heartbeat(
+                        self.sessionmaker, connection_id=self.connection_id, holder=holder
+                    )
+                async with self.sessionmaker.begin() as session:
+                    await runs.touch_run(session, run_id)
+
+    async def _sync(self, request: RunRequest, tally: Tally) -> _Outcome:
+        self.client.reset_run_budget()
+        try:
+            pull = await self.client.pull()
+        except ext_errors.AuthenticationError as exc:
+            return _Outcome("failed", reason=str(exc))
+        except (ext_errors.TransientError, ext_errors.CircuitOpen) as exc:
+            return _Outcome("degraded", reason=f"external API unavailable: {exc}")
+        except ext_errors.ExternalError as exc:
+            return _Outcome("failed", reason=str(exc))
+        skew = pull.clock_skew_s
+        if abs(skew) > _SKEW_WARNING_S:
+            log.warning("external API clock is off by %.1f s", skew)
+        self._note_invalid(pull, tally)
+        data = await self._load(pull, request.list_id)
+        plan = planner.build(data, self._options())
+        outcome = _Outcome("ok", skew_s=skew)
+        if request.dry_run:
+            outcome.plan = [act.describe(a) for a in plan.actions]
+            outcome.reason = plan.held_reason
+            return self._status(outcome, tally, held=plan.held_reason is not None)
+        actions = plan.actions
+        held = plan.held_reason is not None and not request.allow_mass_delete
+        if held:
+            outcome.reason = plan.held_reason
+            destructive = set(map(id, plan.destructive))
+            actions = [a for a in actions if id(a) not in destructive]
+        tally.counts["skipped"] += plan.unchanged
+        try:
+            await self._executor(tally).apply(actions)
+        except ext_errors.AuthenticationError as exc:
+            return _Outcome("failed", reason=str(exc), skew_s=skew)
+        if request.list_id is None and pull.complete:
+            await self._purge_tombstones()
+        return self._status(outcome, tally, held=held)
+
+    def _status(self, outcome: _Outcome, tally: Tally, *, held: bool) -> _Outcome:
+        if tally.unreachable:
+            outcome.status = "degraded"
+        elif held:
+            outcome.status = "held"
+        elif tally.counts["failed"] or tally.counts["quarantined"]:
+            outcome.status = "partial"
+        return outcome
+
+    def _note_invalid(self, pull: PullResult, tally: Tally) -> None:
+        for entity in pull.invalid:
+            tally.counts["quarantined"] += 1
+            name = f"{entity.kind}:external:{entity.external_id or '?'}"
+            tally.errors.append({"entity": name, "reason": entity.reason})
+
+    async def _load(self, pull: PullResult, list_id: int | None) -> planner.PlanInput:
+        async with self.sessionmaker() as session:
+            rows = await ledger.load_rows(
+                session, connection_id=self.connection_id, list_id=list_id
+            )
+            local = await ledger.changed_local_rows(
+                session,
+                tenant_id=self.tenant_id,
+                connection_id=self.connection_id,
+                list_id=list_id,
+            )
+            remote = pull.lists
+            if list_id is not None:
+                remote = await self._scope_remote(session, pull.lists, rows, list_id)
+        return planner.PlanInput(
+            remote_lists=remote,
+            local=local,
+            ledger=rows,
+            invalid=pull.invalid,
+            complete=pull.complete,
+            skew_s=effective_skew(pull.clock_skew_s),
+            pulled_lists=len(pull.lists),
+        )
+
+    async def _scope_remote(
+        self,
+        session: AsyncSession,
+        remote: list[RemoteList],
+        rows: list[LedgerRow],
+        list_id: int,
+    ) -> list[RemoteList]:
+        found = await bulk.get_list(session, list_id, tenant_id=self.tenant_id)
+        assert found is not None, "checked before the run started"
+        mapped = {r.external_id for r in rows if r.kind == "list"}
+        return [r for r in remote if r.id in mapped or r.source_id == found.uid]
+
+    def _options(self) -> planner.PlanOptions:
+        s = self.settings
+        return planner.PlanOptions(
+            delete_policy=s.delete_policy,
+            new_item_strategy=s.new_item_strategy,
+            item_create=s.use_item_create_extension,
+            mass_delete_min=s.mass_delete_min,
+            mass_delete_percent=s.mass_delete_percent,
+        )
+
+    def _executor(self, tally: Tally) -> Executor:
+        return Executor(
+            sessionmaker=self.sessionmaker,
+            client=self.client,
+            connection_id=self.connection_id,
+            tenant_id=self.tenant_id,
+            tally=tally,
+            concurrency=self.settings.push_concurrency,
+            progress=self.progress,
+        )
+
+    async def _purge_tombstones(self) -> None:
+        older_than = utc_now() - timedelta(seconds=self.settings.tombstone_retention_seconds)
+
+        def mapped(kind: str) -> sa.Select[tuple[int]]:
+            return sa.select(SyncState.local_id).where(SyncState.kind == kind)  # type: ignore[return-value]
+
+        async with self.sessionmaker.begin() as session:
+            await bulk.purge_tombstones(
+                session, tenant_id=self.tenant_id, older_than=older_than, keep_ids=mapped
+            )
+
+    async def _finish(self, report: RunReport, tally: Tally) -> None:
+        async with self.sessionmaker.begin() as session:
+            await runs.add_log_entries(session, tally.take_log())
+            await runs.finish_run(
+                session,
+                report.run_id,
+                status=report.status,
+                counts=report.counts,
+                api_calls=report.api_calls,
+                clock_skew_s=report.clock_skew_s,
+                errors=report.errors,
+                plan=report.plan,
+                reason=report.reason,
+            )

@@ -1,0 +1,148 @@
+"""Applies a plan: lists before items, local writes in small batches, remote calls with bounded
+concurrency. A failing action is logged and counted; the rest goes on. Only an authentication
+failure stops the run, since every further call would fail the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync.external import errors as ext_errors
+from todosync.external.client import ExternalClient
+from todosync.sync import actions as act
+from todosync.sync.local_apply import LocalWriter, is_local
+from todosync.sync.remote_apply import RemoteApplier
+from todosync.sync.report import Tally
+
+__all__ = ["Executor", "Progress"]
+
+Progress = Callable[[int, int], None]  # called with (actions done, actions in all)
+# Rows written per local transaction: small enough that a killed run keeps its progress and
+# the SQLite write lock is released often, large enough to be bulk.
+_BATCH_ROWS = 2_000
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: ExternalClient,
+        connection_id: int,
+        tenant_id: int,
+        tally: Tally,
+        concurrency: int,
+        progress: Progress | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.tally = tally
+        self.writer = LocalWriter(
+            connection_id=connection_id, tenant_id=tenant_id, run_id=tally.run_id
+        )
+        self.remote = RemoteApplier(
+            sessionmaker=sessionmaker,
+            client=client,
+            writer=self.writer,
+            connection_id=connection_id,
+        )
+        self.concurrency = concurrency
+        self._report = progress or (lambda _done, _total: None)
+        self._done = 0
+        self._total = 0
+
+    def progress(self, finished: int) -> None:
+        self._done += finished
+        self._report(self._done, self._total)
+
+    async def apply(self, actions: Sequence[act.Action]) -> None:
+        """Applies every action, in the plan's order of phases."""
+        self._total = len(actions)
+        self._report(0, self._total)
+        for phase in _phases(actions):
+            await self._apply_local([a for a in phase if is_local(a)])
+            await self._apply_remote([a for a in phase if not is_local(a)])
+
+    async def _apply_local(self, actions: Sequence[act.Action]) -> None:
+        for batch in _batches(actions):
+            try:
+                await self._local_batch(batch)
+            except Exception:  # the batch rolled back: retry its actions one by one
+                for action in batch:
+                    await self._guard(action, functools.partial(self._local_batch, [action]))
+            self.progress(len(batch))
+
+    async def _local_batch(self, batch: Sequence[act.Action]) -> None:
+        staged = self.tally.staged()
+        async with self.sessionmaker.begin() as session:
+            await self.writer.apply(session, batch, staged)
+        self.tally.merge(staged)
+
+    async def _apply_remote(self, actions: Sequence[act.Action]) -> None:
+        if not actions:
+            return
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(action: act.Action) -> None:
+            async with limit:
+                await self._guard(action, lambda: self.remote.apply(action, self.tally))
+                self.progress(1)
+
+        async with asyncio.TaskGroup() as group:
+            for action in actions:
+                group.create_task(one(action))
+
+    async def _guard(self, action: act.Action, run: Callable[[], Awaitable[None]]) -> None:
+        """Runs one action; records its failure instead of raising, except for bad credentials."""
+        try:
+            await run()
+        except ext_errors.AuthenticationError:
+            raise
+        except (ext_errors.CircuitOpen, ext_errors.Unreachable) as exc:
+            self.tally.unreachable = True
+            self.tally.failed(action, _reason(exc))
+        except ext_errors.ExternalError as exc:
+            self.tally.failed(action, _reason(exc))
+        except Exception as exc:
+            self.tally.failed(action, f"internal error ({type(exc).__name__})")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _phases(actions: Sequence[act.Action]) -> list[list[act.Action]]:
+    """Lists, then items, then list re-creates (which carry the items' final state)."""
+    lists: list[act.Action] = []
+    items: list[act.Action] = []
+    recreates: list[act.Action] = []
+    for action in actions:
+        if isinstance(action, act.RecreateRemoteList):
+            recreates.append(action)
+        else:
+            (lists if action.kind == "list" else items).append(action)
+    return [lists, items, recreates]
+
+
+def _weight(action: act.Action) -> int:
+    if isinstance(action, act.CreateLocalList):
+        return 1 + len(action.remote.items)
+    return 1
+
+
+def _batches(actions: Sequence[act.Action]) -> list[list[act.Action]]:
+    batches: list[list[act.Action]] = []
+    current: list[act.Action] = []
+    weight = 0
+    for action in actions:
+        if current and weight + _weight(action) > _BATCH_ROWS:
+            batches.append(current)
+            current, weight = [], 0
+        current.append(action)
+        weight += _weight(action)
+    if current:
+        batches.append(current)
+    return batches

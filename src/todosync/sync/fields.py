@@ -1,0 +1,57 @@
+"""The synced fields of each entity kind, their content hash and their stored snapshot.
+
+Change detection compares content, never timestamps: a side has changed an entity when its
+fields differ from the ledger's last-agreed snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Literal
+
+__all__ = [
+    "FIELDS",
+    "Fields",
+    "Kind",
+    "content_hash",
+    "decode_snapshot",
+    "encode_snapshot",
+    "item_hash",
+    "list_hash",
+]
+
+Kind = Literal["list", "item"]
+Fields = dict[str, str | bool]
+
+FIELDS: dict[Kind, tuple[str, ...]] = {"list": ("name",), "item": ("description", "completed")}
+
+_SEPARATOR = "\x1f"  # cannot appear in a JSON-decoded field boundary ambiguously with the flag
+
+
+def list_hash(name: str) -> str:
+    """The content hash of a list (its name)."""
+    return hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+
+
+def item_hash(description: str, completed: bool) -> str:
+    """The content hash of an item; the completed flag goes first so no text can mimic it."""
+    text = f"{int(completed)}{_SEPARATOR}{description}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def content_hash(kind: Kind, values: Mapping[str, str | bool]) -> str:
+    if kind == "list":
+        return list_hash(str(values["name"]))
+    return item_hash(str(values["description"]), bool(values["completed"]))
+
+
+def encode_snapshot(values: Mapping[str, str | bool]) -> str:
+    return json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
+
+
+def decode_snapshot(text: str) -> Fields:
+    decoded = json.loads(text)
+    assert isinstance(decoded, dict)
+    return decoded

@@ -1,0 +1,305 @@
+"""Queries of the sync engine: the ledger, and the local rows that moved since the last sync.
+
+Reads are bulk (one query per table); writes take plain dictionaries and run as one
+statement per batch. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.clock import utc_now
+from todosync.store.models import TodoItem, TodoList
+from todosync.sync.fields import Fields, Kind, content_hash, encode_snapshot
+from todosync.sync.models import SyncState
+from todosync.sync.snapshot import LedgerRow, LocalRow
+
+__all__ = [
+    "changed_local_rows",
+    "clear_intent",
+    "delete_item_rows_under",
+    "delete_rows",
+    "insert_rows",
+    "live_local_rows",
+    "load_rows",
+    "new_row",
+    "remap_list",
+    "set_intent",
+    "update_row",
+]
+
+_STATE = cast(sa.Table, SyncState.__table__)
+_LISTS = cast(sa.Table, TodoList.__table__)
+_ITEMS = cast(sa.Table, TodoItem.__table__)
+
+
+async def load_rows(
+    session: AsyncSession, *, connection_id: int, list_id: int | None = None
+) -> list[LedgerRow]:
+    """Every ledger row of the connection (or of one local list and its items)."""
+    query = sa.select(
+        _STATE.c.id,
+        _STATE.c.kind,
+        _STATE.c.local_id,
+        _STATE.c.local_uid,
+        _STATE.c.parent_local_id,
+        _STATE.c.parent_external_id,
+        _STATE.c.external_id,
+        _STATE.c.content_hash,
+        _STATE.c.snapshot,
+        _STATE.c.local_version,
+        _STATE.c.intent,
+        _STATE.c.intent_data,
+    ).where(_STATE.c.connection_id == connection_id)
+    if list_id is not None:
+        query = query.where(
+            sa.or_(
+                sa.and_(_STATE.c.kind == "list", _STATE.c.local_id == list_id),
+                sa.and_(_STATE.c.kind == "item", _STATE.c.parent_local_id == list_id),
+            )
+        )
+    result = await session.execute(query)
+    return [LedgerRow(*row) for row in result]
+
+
+async def changed_local_rows(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, list_id: int | None = None
+) -> list[LocalRow]:
+    """Lists and items never synced, or whose `version` moved since they last were
+    (tombstones included): everything else equals its ledger snapshot."""
+    rows = [*await _changed_lists(session, tenant_id, connection_id, list_id)]
+    rows += await _changed_items(session, tenant_id, connection_id, list_id)
+    return rows
+
+
+async def live_local_rows(session: AsyncSession, *, tenant_id: int) -> list[LocalRow]:
+    """Every live list and item of the tenant (for `verify`, not for the sync's hot path)."""
+    lists = await session.execute(
+        sa.select(
+            _LISTS.c.id, _LISTS.c.uid, _LISTS.c.name, _LISTS.c.version, _LISTS.c.updated_at
+        ).where(_LISTS.c.tenant_id == tenant_id, _LISTS.c.deleted_at.is_(None))
+    )
+    rows = [
+        LocalRow("list", id_, uid, None, {"name": name}, version, updated, None)
+        for id_, uid, name, version, updated in lists
+    ]
+    items = await session.execute(
+        sa.select(
+            _ITEMS.c.id,
+            _ITEMS.c.uid,
+            _ITEMS.c.list_id,
+            _ITEMS.c.description,
+            _ITEMS.c.completed,
+            _ITEMS.c.version,
+            _ITEMS.c.updated_at,
+        ).where(_ITEMS.c.tenant_id == tenant_id, _ITEMS.c.deleted_at.is_(None))
+    )
+    rows += [
+        LocalRow("item", id_, uid, parent, {"description": d, "completed": bool(c)}, v, u, None)
+        for id_, uid, parent, d, c, v, u in items
+    ]
+    return rows
+
+
+def _moved(kind: Kind, table: sa.Table, connection_id: int) -> tuple[Any, Any]:
+    join = sa.and_(
+        _STATE.c.connection_id == connection_id,
+        _STATE.c.kind == kind,
+        _STATE.c.local_id == table.c.id,
+    )
+    moved = sa.or_(_STATE.c.id.is_(None), _STATE.c.local_version != table.c.version)
+    return join, moved
+
+
+async def _changed_lists(
+    session: AsyncSession, tenant_id: int, connection_id: int, list_id: int | None
+) -> list[LocalRow]:
+    join, moved = _moved("list", _LISTS, connection_id)
+    query = (
+        sa.select(
+            _LISTS.c.id,
+            _LISTS.c.uid,
+            _LISTS.c.name,
+            _LISTS.c.version,
+            _LISTS.c.updated_at,
+            _LISTS.c.deleted_at,
+        )
+        .select_from(_LISTS.outerjoin(_STATE, join))
+        .where(_LISTS.c.tenant_id == tenant_id, moved)
+    )
+    if list_id is not None:
+        query = query.where(_LISTS.c.id == list_id)
+    result = await session.execute(query)
+    return [
+        LocalRow("list", id_, uid, None, {"name": name}, version, updated, deleted)
+        for id_, uid, name, version, updated, deleted in result
+    ]
+
+
+async def _changed_items(
+    session: AsyncSession, tenant_id: int, connection_id: int, list_id: int | None
+) -> list[LocalRow]:
+    join, moved = _moved("item", _ITEMS, connection_id)
+    query = (
+        sa.select(
+            _ITEMS.c.id,
+            _ITEMS.c.uid,
+            _ITEMS.c.list_id,
+            _ITEMS.c.description,
+            _ITEMS.c.completed,
+            _ITEMS.c.version,
+            _ITEMS.c.updated_at,
+            _ITEMS.c.deleted_at,
+        )
+        .select_from(_ITEMS.outerjoin(_STATE, join))
+        .where(_ITEMS.c.tenant_id == tenant_id, moved)
+    )
+    if list_id is not None:
+        query = query.where(_ITEMS.c.list_id == list_id)
+    result = await session.execute(query)
+    return [
+        LocalRow(
+            "item",
+            id_,
+            uid,
+            parent,
+            {"description": description, "completed": bool(completed)},
+            version,
+            updated,
+            deleted,
+        )
+        for id_, uid, parent, description, completed, version, updated, deleted in result
+    ]
+
+
+def new_row(
+    *,
+    connection_id: int,
+    kind: Kind,
+    local_id: int,
+    local_uid: str,
+    external_id: str,
+    fields: Fields,
+    local_version: int,
+    parent_external_id: str = "",
+    parent_local_id: int | None = None,
+    remote_updated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of one ledger row, for `insert_rows`."""
+    return {
+        "connection_id": connection_id,
+        "kind": kind,
+        "local_id": local_id,
+        "local_uid": local_uid,
+        "external_id": external_id,
+        "parent_external_id": parent_external_id,
+        "parent_local_id": parent_local_id,
+        "snapshot": encode_snapshot(fields),
+        "content_hash": content_hash(kind, fields),
+        "local_version": local_version,
+        "remote_updated_at": remote_updated_at,
+        "synced_at": utc_now(),
+        "intent": None,
+        "intent_data": None,
+    }
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(sa.insert(_STATE), list(rows))
+
+
+async def delete_rows(session: AsyncSession, ids: Iterable[int]) -> None:
+    id_list = list(ids)
+    for start in range(0, len(id_list), 500):
+        chunk = id_list[start : start + 500]
+        await session.execute(sa.delete(_STATE).where(_STATE.c.id.in_(chunk)))
+
+
+async def update_row(
+    session: AsyncSession,
+    ledger_id: int,
+    *,
+    kind: Kind,
+    fields: Fields,
+    local_version: int,
+    remote_updated_at: datetime | None,
+) -> None:
+    """Records new agreed content for one entity."""
+    await session.execute(
+        sa.update(_STATE)
+        .where(_STATE.c.id == ledger_id)
+        .values(
+            snapshot=encode_snapshot(fields),
+            content_hash=content_hash(kind, fields),
+            local_version=local_version,
+            remote_updated_at=remote_updated_at,
+            synced_at=utc_now(),
+        )
+    )
+
+
+async def set_intent(
+    session: AsyncSession, ledger_id: int, *, intent: str, data: dict[str, Any]
+) -> None:
+    await session.execute(
+        sa.update(_STATE).where(_STATE.c.id == ledger_id).values(intent=intent, intent_data=data)
+    )
+
+
+async def clear_intent(session: AsyncSession, *, connection_id: int, list_local_id: int) -> None:
+    await session.execute(
+        sa.update(_STATE)
+        .where(
+            _STATE.c.connection_id == connection_id,
+            _STATE.c.kind == "list",
+            _STATE.c.local_id == list_local_id,
+        )
+        .values(intent=None, intent_data=None)
+    )
+
+
+async def delete_item_rows_under(
+    session: AsyncSession, *, connection_id: int, parent_external_ids: Sequence[str]
+) -> None:
+    """Drops the item rows of the given remote lists (their items are about to be remapped)."""
+    await session.execute(
+        sa.delete(_STATE).where(
+            _STATE.c.connection_id == connection_id,
+            _STATE.c.kind == "item",
+            _STATE.c.parent_external_id.in_(list(parent_external_ids)),
+        )
+    )
+
+
+async def remap_list(
+    session: AsyncSession,
+    ledger_id: int,
+    *,
+    external_id: str,
+    fields: Fields,
+    local_version: int,
+    remote_updated_at: datetime | None,
+    intent: str | None,
+    intent_data: dict[str, Any] | None,
+) -> None:
+    """Points a list's ledger row at a new remote copy (after a re-create)."""
+    await session.execute(
+        sa.update(_STATE)
+        .where(_STATE.c.id == ledger_id)
+        .values(
+            external_id=external_id,
+            snapshot=encode_snapshot(fields),
+            content_hash=content_hash("list", fields),
+            local_version=local_version,
+            remote_updated_at=remote_updated_at,
+            synced_at=utc_now(),
+            intent=intent,
+            intent_data=intent_data,
+        )
+    )

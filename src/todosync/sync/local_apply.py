@@ -1,0 +1,300 @@
+"""Writes the local side of actions, with their ledger rows and log entries, in the caller's
+transaction. Creates are batched into a few bulk statements; the rest are one or two
+statements each. Nothing here talks to the external API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.clock import utc_now
+from todosync.store import bulk
+from todosync.sync import actions as act
+from todosync.sync import ledger, runs
+from todosync.sync.report import Tally
+
+__all__ = ["LocalWriter", "is_local"]
+
+
+def is_local(action: act.Action) -> bool:
+    """True for actions that need no call to the external API."""
+    if isinstance(action, act.Update | act.Adopt):
+        return not action.push
+    return isinstance(
+        action, act.CreateLocalList | act.CreateLocalItem | act.DeleteLocal | act.Forget | act.Hold
+    )
+
+
+class LocalWriter:
+    """Applies local-side actions and the local half of remote ones for one run."""
+
+    def __init__(self, *, connection_id: int, tenant_id: int, run_id: int) -> None:
+        self.connection_id = connection_id
+        self.tenant_id = tenant_id
+        self.run_id = run_id
+
+    async def apply(
+        self, session: AsyncSession, actions: Sequence[act.Action], tally: Tally
+    ) -> None:
+        """Applies local-side actions; bulk for creates. Raises on the first failure."""
+        lists = [a for a in actions if isinstance(a, act.CreateLocalList)]
+        items = [a for a in actions if isinstance(a, act.CreateLocalItem)]
+        await self._create_lists(session, lists, tally)
+        await self._create_items(session, items, tally)
+        for action in actions:
+            if not isinstance(action, act.CreateLocalList | act.CreateLocalItem):
+                await self.apply_one(session, action, tally)
+        await runs.add_log_entries(session, tally.take_log())
+
+    async def apply_one(self, session: AsyncSession, action: act.Action, tally: Tally) -> None:
+        if isinstance(action, act.Update):
+            await self.finish_update(session, action, tally)
+        elif isinstance(action, act.Adopt):
+            await self.finish_adopt(session, action, tally)
+        elif isinstance(action, act.DeleteLocal):
+            await self._delete(session, action, tally)
+        elif isinstance(action, act.Forget):
+            await ledger.delete_rows(session, action.ledger_ids)
+            tally.log(kind=action.kind, action="forget", side="ledger", local_id=action.local_id)
+        elif isinstance(action, act.Hold):
+            tally.counts["skipped"] += 1
+            tally.log(
+                kind=action.kind,
+                action="hold",
+                side="remote",
+                local_id=action.local_id,
+                outcome="skipped",
+                reason=action.reason,
+            )
+        else:  # pragma: no cover - the executor routes every other action elsewhere
+            raise TypeError(f"not a local action: {type(action).__name__}")
+
+    async def _create_lists(
+        self, session: AsyncSession, actions: Sequence[act.CreateLocalList], tally: Tally
+    ) -> None:
+        if not actions:
+            return
+        await ledger.delete_rows(session, [i for a in actions for i in a.replaces_ledger_ids])
+        news = [
+            bulk.NewList(
+                name=a.remote.name,
+                items=[bulk.NewItem(i.description, i.completed) for i in a.remote.items],
+            )
+            for a in actions
+        ]
+        await bulk.create_lists(session, tenant_id=self.tenant_id, lists=news)
+        rows: list[dict[str, Any]] = []
+        for action, new in zip(actions, news, strict=True):
+            rows.append(self._list_row(action, new))
+            rows.extend(self._item_rows(action, new))
+            tally.count("local", "create", 1 + len(new.items))
+            tally.log(
+                kind="list",
+                action="create",
+                side="local",
+                local_id=new.id,
+                external_id=action.remote.id,
+                fields=["name"],
+            )
+            for item, remote_item in zip(new.items, action.remote.items, strict=True):
+                tally.log(
+                    kind="item",
+                    action="create",
+                    side="local",
+                    local_id=item.id,
+                    external_id=remote_item.id,
+                    fields=["description", "completed"],
+                )
+        await ledger.insert_rows(session, rows)
+
+    def _list_row(self, action: act.CreateLocalList, new: bulk.NewList) -> dict[str, Any]:
+        return ledger.new_row(
+            connection_id=self.connection_id,
+            kind="list",
+            local_id=new.id,
+            local_uid=new.uid,
+            external_id=action.remote.id,
+            fields={"name": new.name},
+            local_version=1,
+            remote_updated_at=action.remote.updated_at,
+        )
+
+    def _item_rows(self, action: act.CreateLocalList, new: bulk.NewList) -> list[dict[str, Any]]:
+        return [
+            ledger.new_row(
+                connection_id=self.connection_id,
+                kind="item",
+                local_id=item.id,
+                local_uid=item.uid,
+                external_id=remote_item.id,
+                parent_external_id=action.remote.id,
+                parent_local_id=new.id,
+                fields={"description": item.description, "completed": item.completed},
+                local_version=1,
+                remote_updated_at=remote_item.updated_at,
+            )
+            for item, remote_item in zip(new.items, action.remote.items, strict=True)
+        ]
+
+    async def _create_items(
+        self, session: AsyncSession, actions: Sequence[act.CreateLocalItem], tally: Tally
+    ) -> None:
+        if not actions:
+            return
+        await ledger.delete_rows(session, [i for a in actions for i in a.replaces_ledger_ids])
+        news = [bulk.NewItem(a.remote.description, a.remote.completed) for a in actions]
+        await bulk.create_items(
+            session,
+            tenant_id=self.tenant_id,
+            items=[(a.list_local_id, n) for a, n in zip(actions, news, strict=True)],
+        )
+        rows = []
+        for action, new in zip(actions, news, strict=True):
+            rows.append(
+                ledger.new_row(
+                    connection_id=self.connection_id,
+                    kind="item",
+                    local_id=new.id,
+                    local_uid=new.uid,
+                    external_id=action.remote.id,
+                    parent_external_id=action.list_external_id,
+                    parent_local_id=action.list_local_id,
+                    fields={"description": new.description, "completed": new.completed},
+                    local_version=1,
+                    remote_updated_at=action.remote.updated_at,
+                )
+            )
+            tally.count("local", "create")
+            tally.log(
+                kind="item",
+                action="create",
+                side="local",
+                local_id=new.id,
+                external_id=action.remote.id,
+                fields=["description", "completed"],
+            )
+        await ledger.insert_rows(session, rows)
+
+    async def finish_update(self, session: AsyncSession, action: act.Update, tally: Tally) -> None:
+        """Writes the pulled fields (if the row did not move), the ledger and the conflicts."""
+        version: int | None = action.expected_version
+        if action.pull:
+            version = await bulk.update_if_version(
+                session,
+                kind=action.kind,
+                entity_id=action.local_id,
+                expected_version=action.expected_version,
+                values=dict(action.pull),
+            )
+        if version is None:
+            # edited (or deleted) here during the run: the next run merges it
+            tally.counts["skipped"] += 1
+            tally.log(
+                kind=action.kind,
+                action="update",
+                side="local",
+                local_id=action.local_id,
+                external_id=action.external_id,
+                outcome="skipped",
+                reason="changed locally during the run",
+            )
+            return
+        await ledger.update_row(
+            session,
+            action.ledger_id,
+            kind=action.kind,
+            fields=action.merged,
+            local_version=version,
+            remote_updated_at=action.remote_updated_at,
+        )
+        await runs.add_conflicts(session, [self._conflict(action, c) for c in action.conflicts])
+        tally.counts["conflicts"] += len(action.conflicts)
+        for side, fields in (("local", action.pull), ("remote", action.push)):
+            if fields:
+                tally.count(side, "update")
+                tally.log(
+                    kind=action.kind,
+                    action="update",
+                    side=side,
+                    local_id=action.local_id,
+                    external_id=action.external_id,
+                    fields=sorted(fields),
+                )
+
+    def _conflict(self, action: act.Update, conflict: Any) -> dict[str, Any]:
+        return {
+            "connection_id": self.connection_id,
+            "run_id": self.run_id,
+            "kind": action.kind,
+            "local_id": action.local_id,
+            "field": conflict.field,
+            "base": conflict.base,
+            "local": conflict.local,
+            "remote": conflict.remote,
+            "winner": conflict.winner,
+            "skew_s": conflict.skew_s,
+            "status": "open",
+            "created_at": utc_now(),
+        }
+
+    async def finish_adopt(self, session: AsyncSession, action: act.Adopt, tally: Tally) -> None:
+        """Maps a remote entity that carries a local uid (its local fields already pushed)."""
+        await ledger.insert_rows(
+            session,
+            [
+                ledger.new_row(
+                    connection_id=self.connection_id,
+                    kind=action.kind,
+                    local_id=action.local_id,
+                    local_uid=action.local_uid,
+                    external_id=action.external_id,
+                    parent_external_id=action.parent_external_id,
+                    parent_local_id=action.parent_local_id,
+                    fields=action.agreed,
+                    local_version=action.local_version,
+                    remote_updated_at=action.remote_updated_at,
+                )
+            ],
+        )
+        tally.log(
+            kind=action.kind,
+            action="adopt",
+            side="ledger",
+            local_id=action.local_id,
+            external_id=action.external_id,
+            fields=sorted(action.push),
+        )
+        if action.push:
+            tally.count("remote", "update")
+
+    async def _delete(self, session: AsyncSession, action: act.DeleteLocal, tally: Tally) -> None:
+        deleted = await bulk.soft_delete_if_version(
+            session,
+            kind=action.kind,
+            entity_id=action.local_id,
+            expected_version=action.expected_version,
+        )
+        if not deleted:
+            # edited here during the run: keep it; the next run sees an edit against a delete
+            tally.counts["skipped"] += 1
+            tally.log(
+                kind=action.kind,
+                action="delete",
+                side="local",
+                local_id=action.local_id,
+                external_id=action.external_id,
+                outcome="skipped",
+                reason="changed locally during the run",
+            )
+            return
+        await ledger.delete_rows(session, action.ledger_ids)
+        tally.count("local", "delete", max(1, len(action.ledger_ids)))
+        tally.log(
+            kind=action.kind,
+            action="delete",
+            side="local",
+            local_id=action.local_id,
+            external_id=action.external_id,
+        )

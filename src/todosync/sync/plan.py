@@ -1,0 +1,553 @@
+"""The planner: from the pulled remote snapshot, the changed local rows and the ledger, the
+list of actions that makes both sides agree. Pure: no I/O, no clock.
+
+Inputs are deliberately lean (see DESIGN.md, "The no-change path is lean"): `local` holds only
+rows whose `version` moved since they were last synced, rows never synced, and tombstones; a
+mapped entity absent from `local` is known to equal its ledger snapshot.
+
+Each entity falls in one branch of the decision table below; every branch is commented where
+it is decided.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from todosync.config import DeletePolicy, NewItemStrategy
+from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
+from todosync.sync import actions as act
+from todosync.sync import merge
+from todosync.sync.fields import Fields, Kind, item_hash, list_hash
+from todosync.sync.snapshot import LedgerRow, LocalRow
+
+__all__ = ["Plan", "PlanInput", "PlanOptions", "build"]
+
+INTENT_RECREATE = "recreate"
+INTENT_DELETE_OLD = "delete_old"
+# An unchanged local side never wins a conflict (it has none); this stands in for its time.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    delete_policy: DeletePolicy = DeletePolicy.EDIT_WINS
+    new_item_strategy: NewItemStrategy = NewItemStrategy.RECREATE
+    item_create: bool = False
+    mass_delete_min: int = 10
+    mass_delete_percent: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    remote_lists: Sequence[RemoteList]
+    local: Sequence[LocalRow]
+    ledger: Sequence[LedgerRow]
+    invalid: Sequence[InvalidEntity] = ()
+    complete: bool = True
+    skew_s: float = 0.0
+    # lists in the whole pull, when `remote_lists` was narrowed to one list's sync
+    pulled_lists: int | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    actions: list[act.Action] = field(default_factory=list)
+    unchanged: int = 0
+    held_reason: str | None = None
+
+    @property
+    def destructive(self) -> list[act.Action]:
+        return [a for a in self.actions if _is_destructive(a)]
+
+
+def build(data: PlanInput, options: PlanOptions) -> Plan:
+    """Plans one sync of everything in `data`."""
+    planner = _Planner(data, options)
+    planner.plan_lists()
+    planner.plan_items()
+    plan = Plan(actions=planner.ordered_actions(), unchanged=planner.unchanged)
+    plan.held_reason = _mass_delete_reason(data, options, plan)
+    return plan
+
+
+def _is_destructive(action: act.Action) -> bool:
+    if isinstance(action, act.DeleteLocal):
+        return True
+    return isinstance(action, act.DeleteRemote) and action.reason == "deleted"
+
+
+def _mass_delete_reason(data: PlanInput, options: PlanOptions, plan: Plan) -> str | None:
+    """Why the plan must be held rather than applied, or None."""
+    mapped = len(data.ledger)
+    pulled = len(data.remote_lists) if data.pulled_lists is None else data.pulled_lists
+    if mapped and not pulled and not data.invalid:
+        return f"the external API returned no lists while {mapped} entities are mapped"
+    for side, kind in (("local", act.DeleteLocal), ("remote", act.DeleteRemote)):
+        count = sum(len(a.ledger_ids) or 1 for a in plan.destructive if isinstance(a, kind))
+        if count >= options.mass_delete_min and count * 100 > options.mass_delete_percent * mapped:
+            return (
+                f"{count} of {mapped} mapped entities would be deleted on the {side} side "
+                f"(limit: {options.mass_delete_min} and {options.mass_delete_percent:g} %)"
+            )
+    return None
+
+
+def _list_fields(remote: RemoteList) -> Fields:
+    return {"name": remote.name}
+
+
+def _item_fields(remote: RemoteItem) -> Fields:
+    return {"description": remote.description, "completed": remote.completed}
+
+
+class _Planner:
+    """Holds the indexes of one planning pass; `plan_lists` runs before `plan_items`."""
+
+    def __init__(self, data: PlanInput, options: PlanOptions) -> None:
+        self.data = data
+        self.options = options
+        self.edit_wins = options.delete_policy is DeletePolicy.EDIT_WINS
+        self.unchanged = 0
+        self.list_actions: list[act.Action] = []
+        self.item_local_actions: list[act.Action] = []
+        self.item_remote_actions: list[act.Action] = []
+        self.recreates: list[act.Action] = []
+        self.local = {(row.kind, row.id): row for row in data.local}
+        self.local_by_uid = {row.uid: row for row in data.local}
+        self.ledger_lists = {r.external_id: r for r in data.ledger if r.kind == "list"}
+        self.ledger_items = {r.remote_key: r for r in data.ledger if r.kind == "item"}
+        self.ledger_by_local = {(r.kind, r.local_id): r for r in data.ledger}
+        self.ledger_by_uid = {r.local_uid: r for r in data.ledger}
+        self.item_rows_by_list: dict[str, list[LedgerRow]] = defaultdict(list)
+        for row in self.ledger_items.values():
+            self.item_rows_by_list[row.parent_external_id].append(row)
+        self.changed_items_by_list: dict[int, list[LocalRow]] = defaultdict(list)
+        for local in data.local:
+            if local.kind == "item" and local.parent_id is not None:
+                self.changed_items_by_list[local.parent_id].append(local)
+        # remote list id -> local list id, for lists whose items are planned item by item
+        self.item_targets: dict[str, int] = {}
+        self.claimed_uids: set[str] = set()
+        self.lists_created_here: set[int] = set()  # local lists whose items a POST carries
+        self.replaced = self._replaced_external_ids()
+        self.handled: set[str] = set()  # remote lists that an earlier branch took care of
+        self.recreate_items: dict[int, list[int]] = defaultdict(list)
+        self.invalid_lists = {e.external_id for e in data.invalid if e.kind == "list"}
+        self.invalid_items = {
+            (e.list_external_id or "", e.external_id) for e in data.invalid if e.kind == "item"
+        }
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def plan_lists(self) -> None:
+        remote_ids = {r.id for r in self.data.remote_lists}
+        self._finish_recreates()
+        for remote in self._dedupe(self.data.remote_lists):
+            if remote.id in self.handled:
+                continue
+            if remote.id in self.replaced:
+                # the old copy of a re-created list: delete it
+                owner = self.replaced[remote.id]
+                self.list_actions.append(
+                    act.DeleteRemote("list", remote.id, "", owner.local_id, (), "replaced")
+                )
+                continue
+            row = self.ledger_lists.get(remote.id)
+            if row is not None:
+                self._mapped_list(row, remote)
+            else:
+                self._unmapped_remote_list(remote)
+        for row in self.ledger_lists.values():
+            if row.external_id not in remote_ids:
+                self._missing_remote_list(row)
+        for local in self.data.local:
+            if local.kind == "list" and self._unmapped_local(local):
+                self._local_only_list(local)
+
+    def _replaced_external_ids(self) -> dict[str, LedgerRow]:
+        """Old remote copies of re-created lists (which must go, never be imported), each with
+        the ledger row of the list that replaced it."""
+        return {
+            str(row.intent_data["old_external_id"]): row
+            for row in self.ledger_lists.values()
+            if row.intent == INTENT_DELETE_OLD and row.intent_data
+        }
+
+    def _finish_recreates(self) -> None:
+        """Completes re-creates that reached the server before the run stopped."""
+        for row in [r for r in self.ledger_lists.values() if r.intent == INTENT_RECREATE]:
+            landed = sorted(
+                (
+                    r
+                    for r in self.data.remote_lists
+                    if r.source_id == row.local_uid and r.id != row.external_id
+                ),
+                key=lambda r: r.id,
+            )
+            if not landed:
+                # the re-create never reached the server: it is planned again if still needed
+                continue
+            # re-created remotely, the ledger not yet remapped: remap, delete the old copy
+            new, *extras = landed
+            self.list_actions.append(
+                act.RecreateRemoteList(
+                    local_id=row.local_id,
+                    ledger_id=row.id,
+                    old_external_id=row.external_id,
+                    new_item_ids=(),
+                    landed=new,
+                )
+            )
+            for extra in extras:
+                self._delete_remote_list(extra, reason="duplicate")
+            self.handled.update({row.external_id, *(r.id for r in landed)})
+            del self.ledger_lists[row.external_id]
+
+    def _dedupe(self, remotes: Sequence[RemoteList]) -> Iterable[RemoteList]:
+        """Yields remote lists, deleting extra unmapped copies that carry the same local uid."""
+        by_source: dict[str, list[RemoteList]] = defaultdict(list)
+        for remote in remotes:
+            # a finished re-create's copies are already decided (its landed copy carries the
+            # same uid as the old one it replaces, and must be remapped, not deleted)
+            unmapped = remote.id not in self.ledger_lists and remote.id not in self.handled
+            if remote.source_id and unmapped:
+                by_source[remote.source_id].append(remote)
+        extras: set[str] = set()
+        for source_id, copies in by_source.items():
+            if len(copies) > 1 and source_id in self.local_by_uid:
+                # one create answered twice (ambiguous write retried elsewhere): keep the first
+                for extra in sorted(copies, key=lambda r: r.id)[1:]:
+                    extras.add(extra.id)
+                    self._delete_remote_list(extra, reason="duplicate")
+        return (r for r in remotes if r.id not in extras)
+
+    def _mapped_list(self, row: LedgerRow, remote: RemoteList) -> None:
+        local = self.local.get(("list", row.local_id))
+        remote_changed = list_hash(remote.name) != row.content_hash
+        if local is not None and local.deleted:
+            # an item edited or added remotely is an edit of the list too, as it is on the
+            # local side (`_list_edited_locally`); otherwise deleting the list would lose it
+            if self.edit_wins and (remote_changed or self._items_edited_remotely(remote)):
+                # deleted here, edited remotely: the edit wins; bring the list back here
+                self.list_actions.append(
+                    act.CreateLocalList(remote, replaces_ledger_ids=self._list_ledger_ids(row))
+                )
+            else:
+                # deleted here: delete remotely; its items go with it
+                self._delete_remote_list(remote, reason="deleted", row=row)
+            return
+        self.item_targets[remote.id] = row.local_id
+        self._update(row, local, _list_fields(remote), remote.updated_at, remote_changed)
+
+    def _items_edited_remotely(self, remote: RemoteList) -> bool:
+        for item in remote.items:
+            row = self.ledger_items.get((remote.id, item.id))
+            if row is None or item_hash(item.description, item.completed) != row.content_hash:
+                return True
+        return False
+
+    def _unmapped_remote_list(self, remote: RemoteList) -> None:
+        source = remote.source_id
+        mapped = self.ledger_by_uid.get(source) if source else None
+        local = self.local_by_uid.get(source) if source else None
+        if mapped is not None and mapped.kind == "list":
+            # a second remote copy of a list that is already mapped: remove the copy
+            self._delete_remote_list(remote, reason="duplicate")
+        elif local is not None and local.kind == "list" and local.deleted:
+            # created from here, then deleted here before the create was recorded
+            self._delete_remote_list(remote, reason="deleted")
+        elif local is not None and local.kind == "list":
+            # created from here, but the answer was lost: adopt it, never create it twice
+            self.claimed_uids.add(local.uid)
+            self.item_targets[remote.id] = local.id
+            self._adopt(local, remote.id, "", None, _list_fields(remote), remote.updated_at)
+        else:
+            # new remotely: create it here with its items
+            self.list_actions.append(act.CreateLocalList(remote))
+
+    def _missing_remote_list(self, row: LedgerRow) -> None:
+        if not self.data.complete or row.external_id in self.invalid_lists:
+            # no deletion detection after an incomplete pull or for quarantined data
+            return
+        if None in self.invalid_lists:
+            # a quarantined list without a usable id may be this one: not provably deleted
+            return
+        local = self.local.get(("list", row.local_id))
+        ledger_ids = self._list_ledger_ids(row)
+        if local is not None and local.deleted:
+            # deleted on both sides: forget it
+            self.list_actions.append(act.Forget("list", row.local_id, ledger_ids))
+        elif self.edit_wins and self._list_edited_locally(row, local):
+            # deleted remotely, edited here: the edit wins; create it remotely again
+            self.lists_created_here.add(row.local_id)
+            self.list_actions.append(act.CreateRemoteList(row.local_id, ledger_ids))
+        else:
+            # deleted remotely: delete here, with its items
+            version = local.version if local is not None else row.local_version
+            self.list_actions.append(
+                act.DeleteLocal("list", row.local_id, row.external_id, ledger_ids, version)
+            )
+
+    def _local_only_list(self, local: LocalRow) -> None:
+        if local.deleted:
+            # created and deleted here between two runs (or already propagated): nothing to do
+            return
+        # new here: one POST carries it with all its items
+        self.lists_created_here.add(local.id)
+        self.list_actions.append(act.CreateRemoteList(local.id))
+
+    def _list_edited_locally(self, row: LedgerRow, local: LocalRow | None) -> bool:
+        if local is not None and local.fields != row.snapshot():
+            return True
+        return any(
+            self._item_edited_or_new(item) for item in self.changed_items_by_list[row.local_id]
+        )
+
+    def _item_edited_or_new(self, item: LocalRow) -> bool:
+        if item.deleted:
+            return False
+        row = self.ledger_by_local.get(("item", item.id))
+        return row is None or item.fields != row.snapshot()
+
+    def _list_ledger_ids(self, row: LedgerRow) -> tuple[int, ...]:
+        return (row.id, *(r.id for r in self.item_rows_by_list[row.external_id]))
+
+    def _delete_remote_list(
+        self, remote: RemoteList, *, reason: str, row: LedgerRow | None = None
+    ) -> None:
+        ledger_ids = self._list_ledger_ids(row) if row is not None else ()
+        local_id = row.local_id if row is not None else None
+        self.list_actions.append(
+            act.DeleteRemote("list", remote.id, "", local_id, ledger_ids, reason=reason)
+        )
+
+    # -- items ---------------------------------------------------------------------------
+
+    def plan_items(self) -> None:
+        remote_by_id = {r.id: r for r in self.data.remote_lists}
+        for list_external_id, list_local_id in self.item_targets.items():
+            remote = remote_by_id[list_external_id]
+            self._plan_items_of(remote, list_local_id)
+        self._plan_local_only_items()
+
+    def _plan_items_of(self, remote: RemoteList, list_local_id: int) -> None:
+        seen: set[str] = set()
+        for item in remote.items:
+            seen.add(item.id)
+            row = self.ledger_items.get((remote.id, item.id))
+            if row is not None:
+                self._mapped_item(row, item, remote.id, list_local_id)
+            else:
+                self._unmapped_remote_item(item, remote.id, list_local_id)
+        # an invalid item without a usable id may be any missing one: no deletions in this
+        # list. One with an id protects only itself (`_missing_remote_item`), so a lasting bad
+        # item does not stop remote deletions of the others from ever reaching this side.
+        uncertain = (remote.id, None) in self.invalid_items
+        for row in self.item_rows_by_list[remote.id]:
+            if row.external_id not in seen and not uncertain and self.data.complete:
+                self._missing_remote_item(row, list_local_id)
+
+    def _mapped_item(
+        self, row: LedgerRow, remote: RemoteItem, list_external_id: str, list_local_id: int
+    ) -> None:
+        local = self.local.get(("item", row.local_id))
+        remote_changed = item_hash(remote.description, remote.completed) != row.content_hash
+        if local is not None and local.deleted:
+            if remote_changed and self.edit_wins:
+                # deleted here, edited remotely: the edit wins; create it here again
+                self.item_local_actions.append(
+                    act.CreateLocalItem(remote, list_local_id, list_external_id, (row.id,))
+                )
+            else:
+                # deleted here: delete remotely
+                self.item_remote_actions.append(
+                    act.DeleteRemote("item", remote.id, list_external_id, row.local_id, (row.id,))
+                )
+            return
+        self._update(row, local, _item_fields(remote), remote.updated_at, remote_changed)
+
+    def _unmapped_remote_item(
+        self, remote: RemoteItem, list_external_id: str, list_local_id: int
+    ) -> None:
+        source = remote.source_id
+        mapped = self.ledger_by_uid.get(source) if source else None
+        local = self.local_by_uid.get(source) if source else None
+        claimed = local is not None and local.uid in self.claimed_uids
+        if (mapped is not None and mapped.kind == "item") or claimed:
+            # a second remote copy of an item that is already mapped (or adopted): remove it
+            self.item_remote_actions.append(
+                act.DeleteRemote("item", remote.id, list_external_id, None, (), "duplicate")
+            )
+        elif local is not None and local.kind == "item" and local.deleted:
+            # created from here, then deleted here before the create was recorded
+            self.item_remote_actions.append(
+                act.DeleteRemote("item", remote.id, list_external_id, local.id, ())
+            )
+        elif local is not None and local.kind == "item" and local.parent_id == list_local_id:
+            # created from here, but the answer was lost: adopt it
+            self.claimed_uids.add(local.uid)
+            self._adopt(
+                local,
+                remote.id,
+                list_external_id,
+                list_local_id,
+                _item_fields(remote),
+                remote.updated_at,
+            )
+        else:
+            # new remotely: create it here
+            self.item_local_actions.append(
+                act.CreateLocalItem(remote, list_local_id, list_external_id)
+            )
+
+    def _missing_remote_item(self, row: LedgerRow, list_local_id: int) -> None:
+        if row.remote_key in self.invalid_items:
+            # quarantined remotely: neither imported nor deleted
+            return
+        local = self.local.get(("item", row.local_id))
+        if local is not None and local.deleted:
+            # deleted on both sides: forget it
+            self.item_local_actions.append(act.Forget("item", row.local_id, (row.id,)))
+        elif self.edit_wins and local is not None and local.fields != row.snapshot():
+            # deleted remotely, edited here: the edit wins; send it again
+            self._needs_remote_create(local, list_local_id, replaces=(row.id,))
+        else:
+            # deleted remotely: delete here
+            version = local.version if local is not None else row.local_version
+            self.item_local_actions.append(
+                act.DeleteLocal("item", row.local_id, row.external_id, (row.id,), version)
+            )
+
+    def _plan_local_only_items(self) -> None:
+        for local in self.data.local:
+            if local.kind != "item" or not self._unmapped_local(local) or local.deleted:
+                # a tombstone never synced needs nothing; mapped items were planned above
+                continue
+            assert local.parent_id is not None
+            if local.parent_id in self.lists_created_here:
+                # new in a list that a POST creates now: the POST carries it
+                continue
+            if self.ledger_by_local.get(("list", local.parent_id)) is None:
+                # its list is not mapped yet: it waits for the next run
+                continue
+            self._needs_remote_create(local, local.parent_id, replaces=())
+        self._plan_recreates()
+
+    def _needs_remote_create(
+        self, local: LocalRow, list_local_id: int, *, replaces: tuple[int, ...]
+    ) -> None:
+        list_row = self.ledger_by_local.get(("list", list_local_id))
+        if list_row is None or list_row.external_id not in self.item_targets:
+            # its list is going away or not planned item by item this run
+            return
+        if self.options.item_create:
+            # the server offers item creation: one POST for this item
+            self.item_remote_actions.append(
+                act.CreateRemoteItem(local.id, list_local_id, list_row.external_id, replaces)
+            )
+        elif self.options.new_item_strategy is NewItemStrategy.RECREATE:
+            # no item endpoint: the list is re-created with all its items (after the rest)
+            self.recreate_items[list_local_id].append(local.id)
+        else:
+            # `hold`: keep it pending and report it
+            self.item_remote_actions.append(
+                act.Hold("item", local.id, "new item in a list that exists remotely")
+            )
+
+    def _plan_recreates(self) -> None:
+        for list_local_id, item_ids in self.recreate_items.items():
+            row = self.ledger_by_local[("list", list_local_id)]
+            self.recreates.append(
+                act.RecreateRemoteList(
+                    local_id=list_local_id,
+                    ledger_id=row.id,
+                    old_external_id=row.external_id,
+                    new_item_ids=tuple(sorted(item_ids)),
+                )
+            )
+
+    # -- shared --------------------------------------------------------------------------
+
+    def _unmapped_local(self, local: LocalRow) -> bool:
+        return (
+            self.ledger_by_local.get((local.kind, local.id)) is None
+            and local.uid not in self.claimed_uids
+        )
+
+    def _update(
+        self,
+        row: LedgerRow,
+        local: LocalRow | None,
+        remote_fields: Fields,
+        remote_updated_at: datetime | None,
+        remote_changed: bool,
+    ) -> None:
+        if local is None and not remote_changed:
+            # unchanged on both sides: nothing to do, no call
+            self.unchanged += 1
+            return
+        base = row.snapshot()
+        result = merge.three_way(
+            base=base,
+            local=local.fields if local is not None else base,
+            remote=remote_fields,
+            local_updated_at=local.updated_at if local is not None else _EPOCH,
+            remote_updated_at=remote_updated_at,
+            skew_s=self.data.skew_s,
+        )
+        # changed on one side, or both (merged field by field; conflicts by last write)
+        self._target(row.kind).append(
+            act.Update(
+                kind=row.kind,
+                ledger_id=row.id,
+                local_id=row.local_id,
+                external_id=row.external_id,
+                parent_external_id=row.parent_external_id,
+                expected_version=local.version if local is not None else row.local_version,
+                merged=result.merged,
+                push=result.push,
+                pull=result.pull,
+                remote_updated_at=remote_updated_at,
+                conflicts=result.conflicts,
+            )
+        )
+
+    def _adopt(
+        self,
+        local: LocalRow,
+        external_id: str,
+        parent_external_id: str,
+        parent_local_id: int | None,
+        remote_fields: Fields,
+        remote_updated_at: datetime | None,
+    ) -> None:
+        push = {k: v for k, v in local.fields.items() if remote_fields.get(k) != v}
+        self._target(local.kind).append(
+            act.Adopt(
+                kind=local.kind,
+                local_id=local.id,
+                local_uid=local.uid,
+                local_version=local.version,
+                external_id=external_id,
+                parent_external_id=parent_external_id,
+                parent_local_id=parent_local_id,
+                agreed=dict(local.fields),
+                push=push,
+                remote_updated_at=remote_updated_at,
+            )
+        )
+
+    def _target(self, kind: Kind) -> list[act.Action]:
+        return self.list_actions if kind == "list" else self.item_local_actions
+
+    def ordered_actions(self) -> list[act.Action]:
+        """Lists first, then items; local writes before remote ones; re-creates last."""
+        return [
+            *self.list_actions,
+            *self.item_local_actions,
+            *self.item_remote_actions,
+            *self.recreates,
+        ]

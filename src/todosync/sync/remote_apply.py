@@ -1,0 +1,324 @@
+"""Applies actions that call the external API: the call first, outside any transaction, then
+the local half and the ledger in one short transaction.
+
+A crash between the call and the transaction is safe by construction: creates carry the local
+uid as `source_id` and are adopted on the next pull; updates are found already agreed; deletes
+find the entity gone; a list re-create writes its intent before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync.external import errors as ext_errors
+from todosync.external.client import ExternalClient
+from todosync.external.schemas import NewItem, NewList, RemoteItem, RemoteList
+from todosync.store import bulk
+from todosync.sync import actions as act
+from todosync.sync import ledger, runs
+from todosync.sync.fields import Fields
+from todosync.sync.local_apply import LocalWriter
+from todosync.sync.plan import INTENT_DELETE_OLD, INTENT_RECREATE
+from todosync.sync.report import Tally
+
+__all__ = ["RemoteApplier"]
+
+
+class RemoteApplier:
+    """Runs remote-side actions for one run; `apply` raises when the action failed."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: ExternalClient,
+        writer: LocalWriter,
+        connection_id: int,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.writer = writer
+        self.connection_id = connection_id
+        # One writer at a time: SQLite has one write lock, and short transactions keep it free.
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock, self.sessionmaker.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def apply(self, action: act.Action, tally: Tally) -> None:
+        """Applies one action; what it did reaches `tally` only once it is committed."""
+        staged = tally.staged()
+        if isinstance(action, act.Update):
+            await self._update(action, staged)
+        elif isinstance(action, act.Adopt):
+            await self._adopt(action, staged)
+        elif isinstance(action, act.CreateRemoteList):
+            await self._create_list(action, staged)
+        elif isinstance(action, act.CreateRemoteItem):
+            await self._create_item(action, staged)
+        elif isinstance(action, act.DeleteRemote):
+            await self._delete(action, staged)
+        elif isinstance(action, act.RecreateRemoteList):
+            await self._recreate(action, staged)
+        else:  # pragma: no cover - the executor routes local actions elsewhere
+            raise TypeError(f"not a remote action: {type(action).__name__}")
+        tally.merge(staged)
+
+    async def _patch(
+        self, kind: str, external_id: str, parent_external_id: str, push: dict[str, Any]
+    ) -> None:
+        if kind == "list":
+            await self.client.update_list(external_id, name=str(push["name"]))
+        else:
+            await self.client.update_item(
+                parent_external_id,
+                external_id,
+                description=_opt_str(push.get("description")),
+                completed=_opt_bool(push.get("completed")),
+            )
+
+    async def _update(self, action: act.Update, tally: Tally) -> None:
+        await self._patch(action.kind, action.external_id, action.parent_external_id, action.push)
+        async with self._write() as session:
+            await self.writer.finish_update(session, action, tally)
+            await _flush_log(session, tally)
+
+    async def _adopt(self, action: act.Adopt, tally: Tally) -> None:
+        await self._patch(action.kind, action.external_id, action.parent_external_id, action.push)
+        async with self._write() as session:
+            await self.writer.finish_adopt(session, action, tally)
+            await _flush_log(session, tally)
+
+    async def _delete(self, action: act.DeleteRemote, tally: Tally) -> None:
+        try:
+            if action.kind == "list":
+                await self.client.delete_list(action.external_id)
+            else:
+                await self.client.delete_item(action.parent_external_id, action.external_id)
+        except ext_errors.NotFound:
+            pass  # already gone: that is what we wanted
+        async with self._write() as session:
+            await ledger.delete_rows(session, action.ledger_ids)
+            if action.reason == "replaced" and action.local_id is not None:
+                await ledger.clear_intent(
+                    session, connection_id=self.connection_id, list_local_id=action.local_id
+                )
+            tally.count("remote", "delete", max(1, len(action.ledger_ids)))
+            tally.log(
+                kind=action.kind,
+                action="delete",
+                side="remote",
+                local_id=action.local_id,
+                external_id=action.external_id,
+                reason=None if action.reason == "deleted" else action.reason,
+            )
+            await _flush_log(session, tally)
+
+    async def _load_list(self, list_id: int) -> tuple[bulk.Row, list[bulk.Row]] | None:
+        async with self._read() as session:
+            row = await bulk.get_list(session, list_id)
+            if row is None or row.deleted:
+                return None
+            return row, await bulk.live_items_of(session, list_id)
+
+    async def _create_list(self, action: act.CreateRemoteList, tally: Tally) -> None:
+        loaded = await self._load_list(action.local_id)
+        if loaded is None:
+            tally.counts["skipped"] += 1  # deleted here since the plan was made
+            return
+        row, items = loaded
+        created = await self.client.create_list(_new_list(row, items))
+        async with self._write() as session:
+            await ledger.delete_rows(session, action.replaces_ledger_ids)
+            await ledger.insert_rows(session, self._rows_for(row, items, created, sent=True))
+            tally.count("remote", "create", 1 + len(items))
+            tally.log(
+                kind="list",
+                action="create",
+                side="remote",
+                local_id=row.id,
+                external_id=created.id,
+                fields=["name"],
+            )
+            await _flush_log(session, tally)
+
+    async def _create_item(self, action: act.CreateRemoteItem, tally: Tally) -> None:
+        async with self._read() as session:
+            item = await bulk.get_item(session, action.local_id)
+        if item is None or item.deleted:
+            tally.counts["skipped"] += 1
+            return
+        created = await self.client.create_item(
+            action.list_external_id, NewItem(item.uid, item.description, item.completed)
+        )
+        async with self._write() as session:
+            await ledger.delete_rows(session, action.replaces_ledger_ids)
+            await ledger.insert_rows(
+                session,
+                [self._item_row(item, created, action.list_external_id, action.list_local_id)],
+            )
+            tally.count("remote", "create")
+            tally.log(
+                kind="item",
+                action="create",
+                side="remote",
+                local_id=item.id,
+                external_id=created.id,
+                fields=["description", "completed"],
+            )
+            await _flush_log(session, tally)
+
+    async def _recreate(self, action: act.RecreateRemoteList, tally: Tally) -> None:
+        loaded = await self._load_list(action.local_id)
+        if loaded is None:
+            tally.counts["skipped"] += 1
+            return
+        row, items = loaded
+        created = action.landed
+        if created is None:
+            async with self._write() as session:
+                # the intent comes first, so a crash at any later point is recoverable
+                await ledger.set_intent(
+                    session,
+                    action.ledger_id,
+                    intent=INTENT_RECREATE,
+                    data={"old_external_id": action.old_external_id},
+                )
+            created = await self.client.create_list(_new_list(row, items))
+        await self._remap(action, row, items, created, sent=action.landed is None)
+        tally.count("remote", "create", len(action.new_item_ids))
+        tally.log(
+            kind="list",
+            action="recreate",
+            side="remote",
+            local_id=row.id,
+            external_id=created.id,
+            reason=f"replaces {action.old_external_id}",
+        )
+        with suppress(ext_errors.NotFound):
+            await self.client.delete_list(action.old_external_id)
+        async with self._write() as session:
+            await ledger.clear_intent(
+                session, connection_id=self.connection_id, list_local_id=row.id
+            )
+            await _flush_log(session, tally)
+
+    async def _remap(
+        self,
+        action: act.RecreateRemoteList,
+        row: bulk.Row,
+        items: Sequence[bulk.Row],
+        created: RemoteList,
+        *,
+        sent: bool,
+    ) -> None:
+        rows = self._rows_for(row, items, created, sent=sent)
+        async with self._write() as session:
+            await ledger.delete_item_rows_under(
+                session,
+                connection_id=self.connection_id,
+                parent_external_ids=[action.old_external_id, created.id],
+            )
+            list_fields: Fields = {"name": row.name if sent else created.name}
+            await ledger.remap_list(
+                session,
+                action.ledger_id,
+                external_id=created.id,
+                fields=list_fields,
+                local_version=row.version,
+                remote_updated_at=created.updated_at,
+                intent=INTENT_DELETE_OLD,
+                intent_data={"old_external_id": action.old_external_id},
+            )
+            await ledger.insert_rows(session, rows[1:])
+
+    def _rows_for(
+        self, row: bulk.Row, items: Sequence[bulk.Row], created: RemoteList, *, sent: bool
+    ) -> list[dict[str, Any]]:
+        """Ledger rows for a list POSTed with its items: the list first, then matched items.
+
+        With `sent`, the agreed content is what was sent (so a server that normalises text
+        is pulled back once, rather than pushed forever)."""
+        list_fields: Fields = {"name": row.name if sent else created.name}
+        rows = [
+            ledger.new_row(
+                connection_id=self.connection_id,
+                kind="list",
+                local_id=row.id,
+                local_uid=row.uid,
+                external_id=created.id,
+                fields=list_fields,
+                local_version=row.version,
+                remote_updated_at=created.updated_at,
+            )
+        ]
+        for item, remote in _match_items(items, created.items):
+            rows.append(self._item_row(item, remote, created.id, row.id, sent=sent))
+        return rows
+
+    def _item_row(
+        self,
+        item: bulk.Row,
+        remote: RemoteItem,
+        list_external_id: str,
+        list_local_id: int,
+        *,
+        sent: bool = True,
+    ) -> dict[str, Any]:
+        source = item if sent else remote
+        return ledger.new_row(
+            connection_id=self.connection_id,
+            kind="item",
+            local_id=item.id,
+            local_uid=item.uid,
+            external_id=remote.id,
+            parent_external_id=list_external_id,
+            parent_local_id=list_local_id,
+            fields={"description": source.description, "completed": source.completed},
+            local_version=item.version,
+            remote_updated_at=remote.updated_at,
+        )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _new_list(row: bulk.Row, items: Sequence[bulk.Row]) -> NewList:
+    return NewList(
+        source_id=row.uid,
+        name=row.name,
+        items=[NewItem(i.uid, i.description, i.completed) for i in items],
+    )
+
+
+def _match_items(
+    items: Sequence[bulk.Row], remotes: Sequence[RemoteItem]
+) -> list[tuple[bulk.Row, RemoteItem]]:
+    """Pairs sent items with created ones by `source_id`, or by position when the server
+    does not echo `source_id` and the counts agree."""
+    by_uid = {item.uid: item for item in items}
+    pairs = [(by_uid[r.source_id], r) for r in remotes if r.source_id in by_uid]
+    if not pairs and len(items) == len(remotes):
+        pairs = list(zip(items, remotes, strict=True))
+    return pairs
+
+
+async def _flush_log(session: AsyncSession, tally: Tally) -> None:
+    await runs.add_log_entries(session, tally.take_log())

@@ -1,0 +1,141 @@
+"""What a run did: counts per side and action, errors, log entries, and the run's summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from todosync.clock import utc_now
+from todosync.sync import actions as act
+
+__all__ = ["RunReport", "Tally", "empty_counts"]
+
+_SIDE_ACTIONS = ("created", "updated", "deleted")
+_VERB_COUNT = {"create": "created", "update": "updated", "delete": "deleted", "recreate": "created"}
+
+
+def empty_counts() -> dict[str, Any]:
+    return {
+        "local": dict.fromkeys(_SIDE_ACTIONS, 0),
+        "remote": dict.fromkeys(_SIDE_ACTIONS, 0),
+        "conflicts": 0,
+        "skipped": 0,
+        "quarantined": 0,
+        "failed": 0,
+    }
+
+
+@dataclass(slots=True)
+class Tally:
+    """Collects a run's counts, errors and per-entity log entries as actions finish."""
+
+    connection_id: int
+    run_id: int
+    counts: dict[str, Any] = field(default_factory=empty_counts)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    pending_log: list[dict[str, Any]] = field(default_factory=list)
+    unreachable: bool = False
+
+    def count(self, side: str, verb: str, n: int = 1) -> None:
+        key = _VERB_COUNT.get(verb)
+        if key is not None and side in ("local", "remote"):
+            self.counts[side][key] += n
+
+    def log(
+        self,
+        *,
+        kind: str,
+        action: str,
+        side: str,
+        local_id: int | None = None,
+        external_id: str | None = None,
+        fields: list[str] | None = None,
+        outcome: str = "ok",
+        reason: str | None = None,
+    ) -> None:
+        self.pending_log.append(
+            {
+                "connection_id": self.connection_id,
+                "run_id": self.run_id,
+                "at": utc_now(),
+                "kind": kind,
+                "local_id": local_id,
+                "external_id": external_id,
+                "action": action,
+                "side": side,
+                "fields": fields or [],
+                "outcome": outcome,
+                "reason": reason,
+            }
+        )
+
+    def failed(self, action: act.Action, reason: str) -> None:
+        """Records a failed action: counted, logged, and listed among the run's errors."""
+        self.counts["failed"] += 1
+        entry = act.describe(action)
+        self.errors.append({"entity": _entity_name(entry), "reason": reason})
+        self.log(
+            kind=action.kind,
+            action=action.verb,
+            side=entry["side"],
+            local_id=entry.get("local_id"),
+            external_id=entry.get("external_id"),
+            outcome="failed",
+            reason=reason,
+        )
+
+    def merge(self, other: Tally) -> None:
+        """Adds what a committed batch did (staged in `other`) to this tally."""
+        for side in ("local", "remote"):
+            for key in _SIDE_ACTIONS:
+                self.counts[side][key] += other.counts[side][key]
+        for key in ("conflicts", "skipped", "quarantined", "failed"):
+            self.counts[key] += other.counts[key]
+        self.errors.extend(other.errors)
+
+    def staged(self) -> Tally:
+        """An empty tally for one batch, merged in only if the batch commits."""
+        return Tally(self.connection_id, self.run_id)
+
+    def take_log(self) -> list[dict[str, Any]]:
+        entries, self.pending_log = self.pending_log, []
+        return entries
+
+
+def _entity_name(entry: dict[str, Any]) -> str:
+    if "local_id" in entry:
+        return f"{entry['kind']}:{entry['local_id']}"
+    return f"{entry['kind']}:external:{entry.get('external_id')}"
+
+
+@dataclass(slots=True)
+class RunReport:
+    """The outcome of one run, as `todosync sync --json` prints it."""
+
+    run_id: int
+    status: str
+    dry_run: bool
+    counts: dict[str, Any]
+    api_calls: int
+    clock_skew_s: float | None
+    duration_s: float
+    errors: list[dict[str, Any]]
+    reason: str | None = None
+    plan: list[dict[str, Any]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "api_calls": self.api_calls,
+            "clock_skew_s": self.clock_skew_s,
+            "duration_s": round(self.duration_s, 3),
+            "errors": self.errors,
+        }
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.plan is not None:
+            data["plan"] = self.plan
+        return data

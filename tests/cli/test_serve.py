@@ -1,0 +1,125 @@
+"""`todosync serve` and `todosync demo` as real processes on real ports."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.runner import cli_env
+
+STARTUP_TIMEOUT_S = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start(args: list[str], *, database_url: str | None, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "todosync", *args],
+        cwd=cwd,
+        env=cli_env(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{base_url} did not become healthy")
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Interrupts the server like Ctrl+C and checks that it exits promptly and cleanly."""
+    process.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the server did not exit after SIGINT:\n{stderr}")
+    assert process.returncode == 130, stderr  # the conventional status after Ctrl+C
+    assert "Traceback" not in stderr
+    return stdout, stderr
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes that a test started; any still running afterwards are killed."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_answers_on_the_given_host_and_port(
+    database_url: str, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """`serve --host --port` listens there, answers /healthz and /readyz, and stops on SIGINT."""
+    port = _free_port()
+    process = _start(
+        ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        database_url=database_url,
+        cwd=tmp_path,
+    )
+    processes.append(process)
+    base_url = f"http://127.0.0.1:{port}"
+    _wait_healthy(base_url, process)
+    assert httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200
+    assert httpx.get(f"{base_url}/api/todolists", timeout=5).status_code == 401
+    _stop(process)
+
+
+def test_demo_migrates_a_local_file_and_prints_urls_and_token(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """`demo` without settings uses ./todosync.db, prints the URLs and a token that works."""
+    port = _free_port()
+    process = _start(["demo", "--port", str(port)], database_url=None, cwd=tmp_path)
+    processes.append(process)
+    base_url = f"http://127.0.0.1:{port}"
+    _wait_healthy(base_url, process)
+    announcement = _read_announcement(process)
+    assert f"{base_url}/docs" in announcement
+    assert f"{base_url}/api/todolists" in announcement
+    token = re.search(r"Token:\s+(tds_\S+)", announcement)
+    assert token, announcement
+    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    created = httpx.post(f"{base_url}/api/todolists", json={"name": "Demo"}, headers=headers)
+    assert created.status_code == 201
+    _stop(process)
+    assert (tmp_path / "todosync.db").exists()
+
+
+def _read_announcement(process: subprocess.Popen[str]) -> str:
+    """The demo's stdout up to and including the token line."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "Token:" in line:
+            return "".join(lines)
+    pytest.fail(f"the demo printed no token: {''.join(lines)}")
