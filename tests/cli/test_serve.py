@@ -110,6 +110,11 @@ def test_demo_migrates_a_local_file_and_prints_urls_and_token(
     headers = {"Authorization": f"Bearer {token.group(1)}"}
     created = httpx.post(f"{base_url}/api/todolists", json={"name": "Demo"}, headers=headers)
     assert created.status_code == 201
+    fake_url = re.search(r"Fake external:\s+(\S+)/todolists", announcement)
+    assert fake_url, announcement
+    samples = httpx.get(f"{fake_url.group(1)}/todolists", timeout=5)
+    assert samples.status_code == 200
+    assert samples.json(), "the bundled fake starts with sample lists"
     _stop(process)
     assert (tmp_path / "todosync.db").exists()
 

@@ -77,7 +77,7 @@ class LocalSide:
                     TodoList.tenant_id == self.tenant_id, TodoList.deleted_at.is_(None)
                 )
             )
-            return dict(rows)
+            return dict(rows.all())
 
     async def item_ids(self, list_id: int) -> dict[str, int]:
         """Live items of a list by description."""
@@ -87,7 +87,7 @@ class LocalSide:
                     TodoItem.list_id == list_id, TodoItem.deleted_at.is_(None)
                 )
             )
-            return dict(rows)
+            return dict(rows.all())
 
     async def snapshot(self) -> Snapshot:
         async with self.sessionmaker() as session:

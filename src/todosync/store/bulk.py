@@ -101,7 +101,7 @@ async def _insert_returning_ids(
     result = await session.execute(
         sa.insert(table).returning(table.c.uid, table.c.id, sort_by_parameter_order=True), rows
     )
-    return dict(result)
+    return dict(result.all())
 
 
 async def update_if_version(
