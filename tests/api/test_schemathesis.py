@@ -34,7 +34,7 @@ def _app(database_url: str) -> FastAPI:
     # Schemathesis drives the app from its own event-loop thread: a NullPool engine opens
     # connections in whichever loop uses them and leaves nothing behind to dispose.
     engine = db_engine.create_engine(database_url, poolclass=NullPool)
-    return create_app(config.Settings(database_url=database_url), engine=engine)
+    return create_app(config.Settings(database_url=database_url), engine=engine, dispatcher=False)
 
 
 schema = schemathesis.openapi.from_asgi(

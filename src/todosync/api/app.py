@@ -20,9 +20,10 @@ from starlette.middleware import Middleware
 
 from todosync.api import middleware, problems
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from todosync.api.routes import health, items, lists
+from todosync.api.routes import health, items, lists, sync
 from todosync.config import Settings
 from todosync.db import engine as db_engine
+from todosync.jobs.dispatcher import Dispatcher
 
 __all__ = ["create_app"]
 
@@ -35,8 +36,14 @@ Collections page with `?limit=` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) a
 """
 
 
-def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> FastAPI:
-    """The API over `engine`, or over a new engine for `settings.database_url`."""
+def create_app(
+    settings: Settings, *, engine: AsyncEngine | None = None, dispatcher: bool = True
+) -> FastAPI:
+    """The API over `engine`, or over a new engine for `settings.database_url`.
+
+    With `dispatcher`, the lifespan runs a `jobs.dispatcher.Dispatcher` that carries out the
+    runs queued by `POST /api/sync`; without it they wait for another process.
+    """
     owned = engine is None
     if engine is None:
         # Parameters (list names, item texts) stay out of error messages unless asked for.
@@ -57,8 +64,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = db_engine.create_sessionmaker(engine)
+    app.state.dispatcher = (
+        Dispatcher(sessionmaker=app.state.sessionmaker, settings=settings) if dispatcher else None
+    )
     problems.install(app)
-    routers = (health.router, lists.router, items.router)
+    routers = (health.router, lists.router, items.router, sync.router)
     for router in routers:
         app.include_router(router)
     app.state.route_methods = problems.route_methods(routers)
@@ -68,10 +78,15 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
 
 def _lifespan(engine: AsyncEngine, *, owned: bool) -> Any:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher: Dispatcher | None = app.state.dispatcher
         try:
+            if dispatcher is not None:
+                await dispatcher.start()
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             if owned:
                 await engine.dispose()
 

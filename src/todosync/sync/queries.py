@@ -1,0 +1,263 @@
+"""Queries behind the sync API and the dispatcher: runs, logs, conflicts, quarantine, status.
+
+Everything is scoped by connection (a tenant's link to the external API); the caller finds
+the tenant's connection with `connection_of` first. Functions flush but never commit.
+Pages are keyset pages: `limit + 1` rows are fetched so the caller can tell if more follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.store.models import Connection, TodoItem, TodoList
+from todosync.sync.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun, SyncState
+
+__all__ = [
+    "QUEUED",
+    "connection_of",
+    "count_open_conflicts",
+    "count_pending_changes",
+    "count_quarantined",
+    "due_runs",
+    "fail_run",
+    "find_queued",
+    "get_conflict",
+    "get_quarantine",
+    "get_run",
+    "item_list_id",
+    "last_finished_run",
+    "last_success_at",
+    "next_run_at",
+    "page_conflicts",
+    "page_history",
+    "page_quarantine",
+    "page_runs",
+    "run_log",
+]
+
+QUEUED = "queued"
+
+
+async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
+    """The tenant's connection (the oldest, should it ever have several), or None."""
+    statement = sa.select(sa.func.min(Connection.id)).where(Connection.tenant_id == tenant_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+async def page_runs(
+    session: AsyncSession, *, connection_id: int, before_id: int, limit: int
+) -> Sequence[SyncRun]:
+    """Up to `limit` runs, newest first, with ids below `before_id` (0: from the newest)."""
+    statement = sa.select(SyncRun).where(SyncRun.connection_id == connection_id)
+    if before_id:
+        statement = statement.where(SyncRun.id < before_id)
+    statement = statement.order_by(SyncRun.id.desc()).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_run(session: AsyncSession, *, connection_id: int, run_id: int) -> SyncRun | None:
+    statement = sa.select(SyncRun).where(
+        SyncRun.id == run_id, SyncRun.connection_id == connection_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def run_log(session: AsyncSession, *, run_id: int) -> Sequence[SyncLog]:
+    statement = sa.select(SyncLog).where(SyncLog.run_id == run_id).order_by(SyncLog.id)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def find_queued(
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    list_id: int | None,
+    dry_run: bool,
+    allow_mass_delete: bool,
+    run_after: datetime,
+) -> SyncRun | None:
+    """A queued run of the same kind that starts no later than `run_after`, if any."""
+    same_list = SyncRun.list_id.is_(None) if list_id is None else SyncRun.list_id == list_id
+    statement = (
+        sa.select(SyncRun)
+        .where(SyncRun.connection_id == connection_id, SyncRun.status == QUEUED, same_list)
+        .where(SyncRun.dry_run == dry_run, SyncRun.allow_mass_delete == allow_mass_delete)
+        .where(sa.or_(SyncRun.run_after.is_(None), SyncRun.run_after <= run_after))
+        .order_by(SyncRun.id)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def due_runs(session: AsyncSession, *, now: datetime) -> list[tuple[SyncRun, int]]:
+    """Queued runs whose time has come, oldest first, each with its connection's tenant."""
+    statement = (
+        sa.select(SyncRun, Connection.tenant_id)
+        .join(Connection, Connection.id == SyncRun.connection_id)
+        .where(SyncRun.status == QUEUED)
+        .where(sa.or_(SyncRun.run_after.is_(None), SyncRun.run_after <= now))
+        .order_by(SyncRun.run_after, SyncRun.id)
+    )
+    return [(run, tenant_id) for run, tenant_id in await session.execute(statement)]
+
+
+async def fail_run(session: AsyncSession, *, run_id: int, reason: str, now: datetime) -> None:
+    """Marks a queued or running run failed (a finished one keeps its outcome)."""
+    await session.execute(
+        sa.update(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status.in_((QUEUED, "running")))
+        .values(status="failed", reason=reason, finished_at=now)
+    )
+
+
+# -- status --------------------------------------------------------------------------------------
+
+
+async def last_finished_run(session: AsyncSession, *, connection_id: int) -> SyncRun | None:
+    statement = (
+        sa.select(SyncRun)
+        .where(SyncRun.connection_id == connection_id, SyncRun.finished_at.is_not(None))
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def last_success_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
+    statement = sa.select(sa.func.max(SyncRun.finished_at)).where(
+        SyncRun.connection_id == connection_id, SyncRun.status == "ok"
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def next_run_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
+    statement = sa.select(sa.func.min(SyncRun.run_after)).where(
+        SyncRun.connection_id == connection_id, SyncRun.status == QUEUED
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def count_open_conflicts(session: AsyncSession, *, connection_id: int) -> int:
+    return await _count(
+        session,
+        SyncConflict,
+        SyncConflict.connection_id == connection_id,
+        SyncConflict.status == "open",
+    )
+
+
+async def count_quarantined(session: AsyncSession, *, connection_id: int) -> int:
+    return await _count(session, SyncQuarantine, SyncQuarantine.connection_id == connection_id)
+
+
+async def count_pending_changes(
+    session: AsyncSession, *, tenant_id: int, connection_id: int
+) -> int:
+    """Lists and items whose version moved since their ledger row, or live ones without one."""
+    total = 0
+    for kind, model in (("list", TodoList), ("item", TodoItem)):
+        joined = sa.and_(
+            SyncState.connection_id == connection_id,
+            SyncState.kind == kind,
+            SyncState.local_id == model.id,
+        )
+        pending = sa.or_(
+            sa.and_(SyncState.id.is_(None), model.deleted_at.is_(None)),
+            sa.and_(SyncState.id.is_not(None), SyncState.local_version != model.version),
+        )
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(model)
+            .outerjoin(SyncState, joined)
+            .where(model.tenant_id == tenant_id, pending)
+        )
+        total += (await session.execute(statement)).scalar_one()
+    return total
+
+
+async def _count(session: AsyncSession, model: Any, *conditions: Any) -> int:
+    statement = sa.select(sa.func.count()).select_from(model).where(*conditions)
+    return int((await session.execute(statement)).scalar_one())
+
+
+# -- conflicts, history, quarantine --------------------------------------------------------------
+
+
+async def page_conflicts(
+    session: AsyncSession, *, connection_id: int, status: str, after_id: int, limit: int
+) -> Sequence[SyncConflict]:
+    statement = (
+        sa.select(SyncConflict)
+        .where(SyncConflict.connection_id == connection_id, SyncConflict.status == status)
+        .where(SyncConflict.id > after_id)
+        .order_by(SyncConflict.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_conflict(
+    session: AsyncSession, *, connection_id: int, conflict_id: int, for_update: bool = False
+) -> SyncConflict | None:
+    statement = sa.select(SyncConflict).where(
+        SyncConflict.id == conflict_id, SyncConflict.connection_id == connection_id
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def item_list_id(session: AsyncSession, *, tenant_id: int, item_id: int) -> int | None:
+    """The list of the tenant's live item, or None."""
+    statement = sa.select(TodoItem.list_id).where(
+        TodoItem.id == item_id, TodoItem.tenant_id == tenant_id, TodoItem.deleted_at.is_(None)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def page_history(
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    kind: str,
+    local_id: int,
+    after_id: int,
+    limit: int,
+) -> Sequence[SyncLog]:
+    statement = (
+        sa.select(SyncLog)
+        .where(SyncLog.connection_id == connection_id, SyncLog.kind == kind)
+        .where(SyncLog.local_id == local_id, SyncLog.id > after_id)
+        .order_by(SyncLog.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def page_quarantine(
+    session: AsyncSession, *, connection_id: int, after_id: int, limit: int
+) -> Sequence[SyncQuarantine]:
+    statement = (
+        sa.select(SyncQuarantine)
+        .where(SyncQuarantine.connection_id == connection_id, SyncQuarantine.id > after_id)
+        .order_by(SyncQuarantine.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_quarantine(
+    session: AsyncSession, *, connection_id: int, quarantine_id: int
+) -> SyncQuarantine | None:
+    statement = sa.select(SyncQuarantine).where(
+        SyncQuarantine.id == quarantine_id, SyncQuarantine.connection_id == connection_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

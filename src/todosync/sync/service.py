@@ -1,0 +1,288 @@
+"""What the sync API does, over `sync.queries` and `store.service`: read runs, logs,
+conflicts and quarantine of the tenant's connection, queue runs, resolve conflicts.
+
+A tenant without a connection has nothing: empty pages, `NotFoundError` for any id, and a
+`ConflictError` when it asks for a run. Functions flush but never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.clock import utc_now
+from todosync.errors import ConflictError, NotFoundError, ValidationFailed
+from todosync.store import schemas as store_schemas
+from todosync.store import service as store_service
+from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from todosync.sync import queries, runs
+from todosync.sync.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun
+
+__all__ = [
+    "Page",
+    "Status",
+    "get_run",
+    "list_conflicts",
+    "list_history",
+    "list_quarantine",
+    "list_runs",
+    "queue_run",
+    "replay_quarantined",
+    "resolve_conflict",
+    "run_log",
+    "status",
+]
+
+
+RowT = TypeVar("RowT", SyncRun, SyncConflict, SyncLog, SyncQuarantine)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[RowT]):
+    """Rows in page order; `last_id` is where the next page starts, None on the last page."""
+
+    rows: Sequence[RowT]
+    last_id: int | None
+
+
+def _page(rows: Sequence[RowT], *, limit: int) -> Page[RowT]:
+    if len(rows) > limit:
+        return Page(rows=rows[:limit], last_id=rows[limit - 1].id)
+    return Page(rows=rows, last_id=None)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+async def list_runs(
+    session: AsyncSession, *, tenant_id: int, before_id: int, limit: int
+) -> Page[SyncRun]:
+    """One page of the connection's runs, newest first, below `before_id` (0: the newest)."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Page(rows=[], last_id=None)
+    rows = await queries.page_runs(
+        session, connection_id=connection_id, before_id=before_id, limit=limit + 1
+    )
+    return _page(rows, limit=limit)
+
+
+async def get_run(session: AsyncSession, run_id: int, *, tenant_id: int) -> SyncRun:
+    connection_id = await _connection(session, tenant_id=tenant_id, missing=f"run {run_id}")
+    run = await queries.get_run(session, connection_id=connection_id, run_id=run_id)
+    if run is None:
+        raise NotFoundError(f"run {run_id} not found")
+    return run
+
+
+async def run_log(session: AsyncSession, run: SyncRun) -> Sequence[SyncLog]:
+    return await queries.run_log(session, run_id=run.id)
+
+
+async def queue_run(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    list_id: int | None,
+    delay_s: float,
+    dry_run: bool,
+    allow_mass_delete: bool,
+) -> SyncRun:
+    """A queued run that starts `delay_s` from now, or the queued run of the same kind that
+    starts no later (a trigger that arrives while one waits joins it)."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        raise ConflictError("this tenant has no connection to an external API")
+    if list_id is not None:
+        await store_service.get_list(session, list_id, tenant_id=tenant_id)
+    run_after = utc_now() + timedelta(seconds=delay_s)
+    waiting = await queries.find_queued(
+        session,
+        connection_id=connection_id,
+        list_id=list_id,
+        dry_run=dry_run,
+        allow_mass_delete=allow_mass_delete,
+        run_after=run_after,
+    )
+    if waiting is not None:
+        return waiting
+    return await runs.create_run(
+        session,
+        connection_id=connection_id,
+        trigger="delayed" if delay_s > 0 else "manual",
+        status=queries.QUEUED,
+        run_after=run_after,
+        list_id=list_id,
+        dry_run=dry_run,
+        allow_mass_delete=allow_mass_delete,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    last_run: SyncRun | None
+    last_success_at: datetime | None
+    next_run_at: datetime | None
+    pending_changes: int
+    open_conflicts: int
+    quarantined: int
+
+
+async def status(session: AsyncSession, *, tenant_id: int) -> Status:
+    """The connection's sync status (all empty for a tenant without a connection)."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Status(None, None, None, 0, 0, 0)
+    scope = {"connection_id": connection_id}
+    return Status(
+        last_run=await queries.last_finished_run(session, **scope),
+        last_success_at=await queries.last_success_at(session, **scope),
+        next_run_at=await queries.next_run_at(session, **scope),
+        pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
+        open_conflicts=await queries.count_open_conflicts(session, **scope),
+        quarantined=await queries.count_quarantined(session, **scope),
+    )
+
+
+# -- conflicts -----------------------------------------------------------------------------------
+
+
+async def list_conflicts(
+    session: AsyncSession, *, tenant_id: int, status: str, after_id: int, limit: int
+) -> Page[SyncConflict]:
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Page(rows=[], last_id=None)
+    rows = await queries.page_conflicts(
+        session, connection_id=connection_id, status=status, after_id=after_id, limit=limit + 1
+    )
+    return _page(rows, limit=limit)
+
+
+async def resolve_conflict(
+    session: AsyncSession, conflict_id: int, *, tenant_id: int, choice: str, value: Any = None
+) -> SyncConflict:
+    """Closes an open conflict with the chosen value, written as a new local version (which
+    the next run pushes) unless the entity already holds it."""
+    missing = f"conflict {conflict_id}"
+    connection_id = await _connection(session, tenant_id=tenant_id, missing=missing)
+    conflict = await queries.get_conflict(
+        session, connection_id=connection_id, conflict_id=conflict_id, for_update=True
+    )
+    if conflict is None:
+        raise NotFoundError(f"{missing} not found")
+    if conflict.status != "open":
+        raise ConflictError(f"{missing} is already resolved")
+    chosen = {"local": conflict.local, "remote": conflict.remote}.get(choice, value)
+    _check_value(conflict.field, chosen)
+    await _write_local(session, conflict, chosen, tenant_id=tenant_id)
+    now = utc_now()
+    conflict.status = "resolved"
+    conflict.resolved_at = now
+    conflict.resolution = {"choice": choice, "value": chosen, "at": _iso(now)}
+    await session.flush()
+    return conflict
+
+
+def _check_value(field: str, value: Any) -> None:
+    """The value must be storable in the conflict's field."""
+    limits = {"name": MAX_NAME_LENGTH, "description": MAX_DESCRIPTION_LENGTH}
+    if field in limits:
+        if not isinstance(value, str):
+            raise ValidationFailed(f"value: {field} must be a string")
+        problem = store_schemas.text_problem(value, max_length=limits[field])
+        if problem is not None:
+            raise ValidationFailed(f"value: {problem}")
+    elif field == "completed":
+        if not isinstance(value, bool):
+            raise ValidationFailed("value: completed must be true or false")
+    else:
+        raise ValidationFailed(f"value: field {field} cannot be set")
+
+
+async def _write_local(
+    session: AsyncSession, conflict: SyncConflict, value: Any, *, tenant_id: int
+) -> None:
+    """Writes the value through the store (a no-op write when it is already there)."""
+    gone = ConflictError(f"the {conflict.kind} was deleted; the conflict cannot be resolved")
+    try:
+        if conflict.kind == "list":
+            await store_service.update_list(
+                session, conflict.local_id, tenant_id=tenant_id, **{conflict.field: value}
+            )
+            return
+        list_id = await queries.item_list_id(
+            session, tenant_id=tenant_id, item_id=conflict.local_id
+        )
+        if list_id is None:
+            raise gone
+        await store_service.update_item(
+            session,
+            conflict.local_id,
+            tenant_id=tenant_id,
+            list_id=list_id,
+            **{conflict.field: value},
+        )
+    except NotFoundError:
+        raise gone from None
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# -- history and quarantine ----------------------------------------------------------------------
+
+
+async def list_history(
+    session: AsyncSession, *, tenant_id: int, kind: str, local_id: int, after_id: int, limit: int
+) -> Page[SyncLog]:
+    """Every log entry of one local entity, oldest first (empty for an unknown one)."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Page(rows=[], last_id=None)
+    rows = await queries.page_history(
+        session,
+        connection_id=connection_id,
+        kind=kind,
+        local_id=local_id,
+        after_id=after_id,
+        limit=limit + 1,
+    )
+    return _page(rows, limit=limit)
+
+
+async def list_quarantine(
+    session: AsyncSession, *, tenant_id: int, after_id: int, limit: int
+) -> Page[SyncQuarantine]:
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Page(rows=[], last_id=None)
+    rows = await queries.page_quarantine(
+        session, connection_id=connection_id, after_id=after_id, limit=limit + 1
+    )
+    return _page(rows, limit=limit)
+
+
+async def replay_quarantined(session: AsyncSession, quarantine_id: int, *, tenant_id: int) -> None:
+    """Forgets a quarantined entity, so that the next run tries it afresh."""
+    missing = f"quarantined entity {quarantine_id}"
+    connection_id = await _connection(session, tenant_id=tenant_id, missing=missing)
+    row = await queries.get_quarantine(
+        session, connection_id=connection_id, quarantine_id=quarantine_id
+    )
+    if row is None:
+        raise NotFoundError(f"{missing} not found")
+    await session.delete(row)
+    await session.flush()
+
+
+async def _connection(session: AsyncSession, *, tenant_id: int, missing: str) -> int:
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        raise NotFoundError(f"{missing} not found")
+    return connection_id
