@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from typing import Any
@@ -147,3 +148,50 @@ def test_an_unknown_list_is_one_line_and_exit_1(
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "999999" in result.stderr
+
+
+def _run_on_terminal(database_url: str, fake: FakeExternal, *args: str) -> tuple[int, str]:
+    """Runs the CLI with stdout and stderr on a pseudo-terminal; returns (exit code, output)."""
+    controller, terminal = pty.openpty()
+    environment = {
+        **os.environ,
+        "TODOSYNC_DATABASE_URL": database_url,
+        "TODOSYNC_EXTERNAL_API_URL": fake.url,
+        "TODOSYNC_EXTERNAL_API_TOKEN": fake.token or "",
+        "TERM": "xterm-256color",
+        "COLUMNS": "100",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "todosync", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment,
+    )
+    os.close(terminal)
+    output = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: every writer of the terminal has closed it
+            break
+        if not chunk:
+            break
+        output.extend(chunk)
+    os.close(controller)
+    return process.wait(timeout=60), output.decode(errors="replace")
+
+
+def test_on_a_terminal_a_sync_shows_a_progress_bar(
+    database_url: str, fake_external: FakeExternal
+) -> None:
+    """On a terminal the sync draws rich's progress bar, then prints its summary line."""
+    for number in range(3):
+        fake_external.create_list(f"List {number}", items=["One", "Two"])
+
+    code, output = _run_on_terminal(database_url, fake_external, "sync")
+
+    assert code == 0, output
+    assert "syncing" in output  # the bar's label, drawn before the run's first action
+    assert "\x1b[" in output  # drawn with terminal control sequences
+    assert " ok:" in output  # the summary line

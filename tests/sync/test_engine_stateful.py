@@ -629,6 +629,7 @@ def test_random_edits_on_both_sides_always_converge(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # hundreds of examples: far past the default per-test limit
 def test_random_edits_on_both_sides_always_converge_soak(
     sync_settings: config.Settings, fake_external: FakeExternal, blocking_engine: sa.Engine
 ) -> None:
