@@ -7,7 +7,7 @@ A tenant without a connection has nothing: empty pages, `NotFoundError` for any 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -49,7 +49,19 @@ class Page(Generic[RowT]):
     last_id: int | None
 
 
-def _page(rows: Sequence[RowT], *, limit: int) -> Page[RowT]:
+async def _connection_page(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    limit: int,
+    fetch: Callable[[int, int], Awaitable[Sequence[RowT]]],
+) -> Page[RowT]:
+    """One page from `fetch(connection_id, rows)` over the tenant's connection (asked for one
+    row more than the page, to tell whether another follows); empty without a connection."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return Page(rows=[], last_id=None)
+    rows = await fetch(connection_id, limit + 1)
     if len(rows) > limit:
         return Page(rows=rows[:limit], last_id=rows[limit - 1].id)
     return Page(rows=rows, last_id=None)
@@ -62,13 +74,14 @@ async def list_runs(
     session: AsyncSession, *, tenant_id: int, before_id: int, limit: int
 ) -> Page[SyncRun]:
     """One page of the connection's runs, newest first, below `before_id` (0: the newest)."""
-    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
-    if connection_id is None:
-        return Page(rows=[], last_id=None)
-    rows = await queries.page_runs(
-        session, connection_id=connection_id, before_id=before_id, limit=limit + 1
+    return await _connection_page(
+        session,
+        tenant_id=tenant_id,
+        limit=limit,
+        fetch=lambda connection_id, rows: queries.page_runs(
+            session, connection_id=connection_id, before_id=before_id, limit=rows
+        ),
     )
-    return _page(rows, limit=limit)
 
 
 async def get_run(session: AsyncSession, run_id: int, *, tenant_id: int) -> SyncRun:
@@ -154,13 +167,14 @@ async def status(session: AsyncSession, *, tenant_id: int) -> Status:
 async def list_conflicts(
     session: AsyncSession, *, tenant_id: int, status: str, after_id: int, limit: int
 ) -> Page[SyncConflict]:
-    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
-    if connection_id is None:
-        return Page(rows=[], last_id=None)
-    rows = await queries.page_conflicts(
-        session, connection_id=connection_id, status=status, after_id=after_id, limit=limit + 1
+    return await _connection_page(
+        session,
+        tenant_id=tenant_id,
+        limit=limit,
+        fetch=lambda connection_id, rows: queries.page_conflicts(
+            session, connection_id=connection_id, status=status, after_id=after_id, limit=rows
+        ),
     )
-    return _page(rows, limit=limit)
 
 
 async def resolve_conflict(
@@ -242,30 +256,32 @@ async def list_history(
     session: AsyncSession, *, tenant_id: int, kind: str, local_id: int, after_id: int, limit: int
 ) -> Page[SyncLog]:
     """Every log entry of one local entity, oldest first (empty for an unknown one)."""
-    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
-    if connection_id is None:
-        return Page(rows=[], last_id=None)
-    rows = await queries.page_history(
+    return await _connection_page(
         session,
-        connection_id=connection_id,
-        kind=kind,
-        local_id=local_id,
-        after_id=after_id,
-        limit=limit + 1,
+        tenant_id=tenant_id,
+        limit=limit,
+        fetch=lambda connection_id, rows: queries.page_history(
+            session,
+            connection_id=connection_id,
+            kind=kind,
+            local_id=local_id,
+            after_id=after_id,
+            limit=rows,
+        ),
     )
-    return _page(rows, limit=limit)
 
 
 async def list_quarantine(
     session: AsyncSession, *, tenant_id: int, after_id: int, limit: int
 ) -> Page[SyncQuarantine]:
-    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
-    if connection_id is None:
-        return Page(rows=[], last_id=None)
-    rows = await queries.page_quarantine(
-        session, connection_id=connection_id, after_id=after_id, limit=limit + 1
+    return await _connection_page(
+        session,
+        tenant_id=tenant_id,
+        limit=limit,
+        fetch=lambda connection_id, rows: queries.page_quarantine(
+            session, connection_id=connection_id, after_id=after_id, limit=rows
+        ),
     )
-    return _page(rows, limit=limit)
 
 
 async def replay_quarantined(session: AsyncSession, quarantine_id: int, *, tenant_id: int) -> None:
