@@ -36,6 +36,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 tokens_app = typer.Typer(help="API tokens for the local REST API.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+quarantine_app = typer.Typer(
+    help="Quarantined and dead-lettered entities of the sync.", no_args_is_help=True
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 HostOption = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
@@ -168,6 +172,45 @@ def verify(
     raise typer.Exit(0 if not drift else 3)
 
 
+@quarantine_app.command("list")
+@handle_errors
+def quarantine_list(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """List quarantined entities (invalid remote data, dead letters), oldest first."""
+    import json
+
+    from todosync.sync import quarantine_cli
+
+    settings = load_settings()
+    entries = asyncio.run(quarantine_cli.list_all(settings.database_url))
+    if as_json:
+        typer.echo(json.dumps({"data": entries}, ensure_ascii=False))
+        return
+    for entry in entries:
+        typer.echo(quarantine_cli.describe(entry))
+    typer.echo(f"{len(entries)} quarantined", err=True)
+
+
+@quarantine_app.command("replay")
+@handle_errors
+def quarantine_replay(
+    quarantine_id: Annotated[
+        int | None, typer.Argument(metavar="ID", help="The entity's id in `quarantine list`.")
+    ] = None,
+    replay_all: bool = typer.Option(False, "--all", help="Replay every quarantined entity."),
+) -> None:
+    """Release quarantined entities: the next sync run tries them afresh."""
+    from todosync.sync import quarantine_cli
+
+    if (quarantine_id is None) == (not replay_all):
+        fail("give an ID or --all (not both)", code=EXIT_USAGE)
+    settings = load_settings()
+    target = None if replay_all else quarantine_id
+    count = asyncio.run(quarantine_cli.replay(settings.database_url, quarantine_id=target))
+    typer.echo(f"{count} released for the next run", err=True)
+
+
 def _register_fake_external() -> None:
     # Its options module is light; uvicorn and starlette load only when the command runs.
     from todosync.fake_external import cli as fake_external_cli
@@ -245,19 +288,40 @@ def tokens_revoke(
 @app.command()
 @handle_errors
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Serve the local REST API (docs at /docs) until interrupted."""
+    """Serve the local REST API (docs at /docs) and run the sync scheduler until interrupted."""
     from todosync import server
     from todosync.api.app import create_app
 
     settings = load_settings()
     _require_current_schema(settings)
-    server.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    api = create_app(settings, scheduler=True)
+    server.run(
+        api,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        on_signal=server.stop_jobs_of(api),
+    )
+
+
+@app.command()
+@handle_errors
+def worker() -> None:
+    """Run sync jobs from the PostgreSQL job queue (the distributed mode) until SIGTERM."""
+    from todosync.jobs import queue
+    from todosync.jobs import worker as worker_process
+
+    settings = load_settings()
+    queue.require_postgres(settings.database_url)
+    _require_current_schema(settings)
+    asyncio.run(worker_process.run(settings))
 
 
 @app.command()
 @handle_errors
 def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Migrate, create a token and serve the API; prints the URLs and the token."""
+    """Serve the API and the scheduler against a bundled fake external API; prints the URLs
+    and a token."""
     from todosync.demo import run_demo
 
     run_demo(config.load_settings(), host=host, port=port)

@@ -27,6 +27,7 @@ __all__ = [
     "DeletePolicy",
     "IntervalMode",
     "NewItemStrategy",
+    "RunMode",
     "Settings",
     "SettingsError",
     "is_loopback_host",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "TODOSYNC_"
-_SECRET_FIELDS = ("external_api_token", "session_secret")
+_SECRET_FIELDS = ("external_api_token", "session_secret", "alert_webhook_url")
 
 
 class SettingsError(Exception):
@@ -49,6 +50,14 @@ class DeletePolicy(enum.StrEnum):
 class NewItemStrategy(enum.StrEnum):
     RECREATE = "recreate"
     HOLD = "hold"
+
+
+class RunMode(enum.StrEnum):
+    """Where sync runs happen: in the `serve` process (embedded) or in `todosync worker`
+    processes fed by a job queue in PostgreSQL (distributed)."""
+
+    EMBEDDED = "embedded"
+    DISTRIBUTED = "distributed"
 
 
 class IntervalMode(enum.StrEnum):
@@ -111,14 +120,18 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(console|json)$")
     debug_log_content: bool = False
 
+    run_mode: RunMode = RunMode.EMBEDDED
     sync_interval_seconds: float = Field(default=60.0, ge=0)
     sync_interval_mode: IntervalMode = IntervalMode.FIXED
     sync_interval_min_seconds: float = Field(default=10.0, gt=0)
     sync_interval_max_seconds: float = Field(default=600.0, gt=0)
     lease_ttl_seconds: float = Field(default=15.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     mass_delete_min: int = Field(default=10, ge=1)
     mass_delete_percent: float = Field(default=50.0, ge=0, le=100)
     max_entity_attempts: int = Field(default=5, ge=1)
+    # The first back-off of an entity whose action failed; doubles with each further failure.
+    entity_retry_seconds: float = Field(default=60.0, ge=0)
     delete_policy: DeletePolicy = DeletePolicy.EDIT_WINS
     new_item_strategy: NewItemStrategy = NewItemStrategy.RECREATE
     use_item_create_extension: bool = False
@@ -136,7 +149,8 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
 
-    alert_webhook_url: str | None = None
+    # a secret: webhook URLs (Slack's, say) carry their credential in the path
+    alert_webhook_url: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -144,6 +158,14 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _http_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        parts = urlsplit(value.get_secret_value()) if value is not None else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be an http(s) URL")
         return value
 
     @field_validator("external_api_url")

@@ -1,13 +1,18 @@
 """`todosync demo`: the embedded default in one command, for a first look.
 
-Steps (a later issue adds the periodic scheduler between 4 and 5):
+Steps:
 1. migrate the database (a SQLite file in the working directory unless
    `TODOSYNC_DATABASE_URL` says otherwise);
 2. create an API token for the default tenant;
 3. start the bundled fake external API in this process, seeded with sample lists, on a free
    loopback port, and point the settings at it;
-4. build the API;
-5. serve it, and once it listens print its URL, the docs URL, the fake's URL and the token.
+4. build the API with the dispatcher and the scheduler, every `DEMO_INTERVAL_S` seconds
+   unless `TODOSYNC_SYNC_INTERVAL_SECONDS` says otherwise, so the sample lists arrive soon;
+5. serve it, and once it listens print its URL, the docs URL (and the dashboard's, once the
+   app has one), the fake's URL and the token.
+
+Ctrl+C (or SIGTERM) stops the run in progress between two actions, then the server, then
+the fake: everything lives in this one process.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import asyncio
 
 import typer
+from fastapi import FastAPI
+from starlette.routing import Match
 
 from todosync import server
 from todosync.api.app import create_app
@@ -25,7 +32,10 @@ from todosync.db.session import run_in_transaction
 from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_INTERVAL_S", "run_demo"]
+
+DEMO_INTERVAL_S = 10.0
+"""The demo's sync interval: short, so a first look sees the loop turn."""
 
 
 def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -36,27 +46,48 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
     )
     fake = fake_server.start_in_thread(fake_config.ServerConfig(port=0, seed_sample=True))
     try:
-        settings = settings.model_copy(
-            update={"external_api_url": fake.url, "external_api_token": None}
-        )
+        update: dict[str, object] = {"external_api_url": fake.url, "external_api_token": None}
+        if "sync_interval_seconds" not in settings.model_fields_set:
+            update["sync_interval_seconds"] = DEMO_INTERVAL_S
+        settings = settings.model_copy(update=update)
+        app = create_app(settings, scheduler=True)
         server.run(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             log_level=settings.log_level,
-            on_started=lambda base_url: _announce(base_url, token=token, fake_url=fake.url),
+            on_started=lambda base_url: _announce(
+                base_url,
+                token=token,
+                fake_url=fake.url,
+                interval_s=settings.sync_interval_seconds,
+                dashboard=_has_route(app, "/dashboard"),
+            ),
+            on_signal=server.stop_jobs_of(app),
         )
     finally:
         fake.stop()
 
 
-def _announce(base_url: str, *, token: str, fake_url: str) -> None:
+def _has_route(app: FastAPI, path: str) -> bool:
+    """Whether a GET of `path` reaches a route (matching, since included routers may be
+    wrapped rather than listed route by route)."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+    return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
+
+
+def _announce(
+    base_url: str, *, token: str, fake_url: str, interval_s: float, dashboard: bool
+) -> None:
+    board = f"  Dashboard:     {base_url}/dashboard\n" if dashboard else ""
+    every = f"every {interval_s:g} s" if interval_s > 0 else "on demand only"
     typer.echo(
-        f"\ntodosync demo is running (Ctrl+C stops it).\n"
+        f"\ntodosync demo is running (Ctrl+C stops it); it syncs {every}.\n"
         f"  API:           {base_url}/api/todolists\n"
         f"  Docs:          {base_url}/docs\n"
+        f"{board}"
         f"  Fake external: {fake_url}/todolists\n"
         f"  Token:         {token}\n\n"
         f"Try:   curl -H 'Authorization: Bearer {token}' {base_url}/api/todolists\n"
-        f"Sync:  TODOSYNC_EXTERNAL_API_URL={fake_url} todosync sync\n"
+        f"Sync:  curl -X POST -H 'Authorization: Bearer {token}' {base_url}/api/sync\n"
     )

@@ -1,44 +1,75 @@
 """Process-wide logging: every line to stderr (stdout is for command output), as plain text or
-JSON, through one pipeline for stdlib and structlog loggers, with secrets redacted."""
+JSON, through one pipeline for stdlib and structlog loggers, with secrets redacted.
+
+Context: structlog's context variables are merged into every line, stdlib records included;
+the sync engine binds `run_id` for the length of a run, so each line of a run names it.
+
+Redaction (the last step before rendering, and again on the rendered stdlib message): a value
+under a key that names a secret (`authorization`, `token`, `secret`, `password`, `cookie`,
+`api_key`), at any depth of nested dicts and lists (a `headers` mapping, say), becomes
+`[redacted]`; in free text, `Authorization: <scheme> <credentials>`, `Bearer <token>`, our
+API tokens (`tds_...`) and URL passwords are cut out.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-__all__ = ["configure", "redact_text"]
+__all__ = ["REDACTED", "configure", "redact_text", "redact_value"]
 
-_SECRET_KEYS = re.compile(r"authorization|token|secret|password|cookie", re.IGNORECASE)
+_SECRET_KEYS = re.compile(r"authorization|token|secret|password|cookie|api_?key", re.IGNORECASE)
+_AUTH_HEADER = re.compile(
+    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?:[a-z][a-z0-9-]*\s+)?[^\s'\",}]+"
+)
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
+_API_TOKEN = re.compile(r"\btds_[A-Za-z0-9_-]+")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 REDACTED = "[redacted]"
 
 
 def redact_text(text: str) -> str:
-    """Removes bearer tokens and URL passwords from free text."""
-    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", _BEARER.sub(rf"\g<1>{REDACTED}", text))
+    """Removes `Authorization` header values, bearer and API tokens and URL passwords."""
+    text = _AUTH_HEADER.sub(rf"\g<1>{REDACTED}", text)
+    text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
+    text = _API_TOKEN.sub(REDACTED, text)
+    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+
+
+def redact_value(value: Any) -> Any:
+    """`value` with secrets removed: secret-named keys at any depth, and secrets in text."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if _SECRET_KEYS.search(str(key)) else redact_value(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
 
 
 def _redact(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if _SECRET_KEYS.search(key):
-            event[key] = REDACTED
-        elif isinstance(value, str):
-            event[key] = redact_text(value)
+        event[key] = REDACTED if _SECRET_KEYS.search(key) else redact_value(value)
     return event
 
 
 class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_text(record.getMessage())
-        record.args = None
+        # structlog's records carry their event dict as `msg`, redacted by `_redact` already;
+        # turning it into text would break its formatter
+        if not isinstance(record.msg, dict):
+            record.msg = redact_text(record.getMessage())
+            record.args = None
         return True
 
 
@@ -79,3 +110,6 @@ def configure(*, level: str = "INFO", json_format: bool = False) -> None:
     root.setLevel(level.upper())
     # Alembic narrates every migration step at INFO; a CLI error must stay one line.
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    # aiosqlite's DEBUG lines repeat every statement with its parameters (users' list names and
+    # item texts) from its own thread, outside the run's context: never wanted
+    logging.getLogger("aiosqlite").setLevel(max(root.level, logging.INFO))

@@ -1,18 +1,30 @@
 """Runs an ASGI app under uvicorn and says where it listens once it does.
 
-`todosync serve` and `todosync demo` share this; later the scheduler joins the same event loop.
+`todosync serve` and `todosync demo` share this; the dispatcher and the scheduler run in the
+same event loop, started and stopped by the app's lifespan.
+
+On SIGTERM or SIGINT, `on_signal` runs at once, inside the signal handler (so it must only set
+a flag: the dispatcher's `request_stop`); uvicorn then stops accepting requests, waits up to
+`_CONNECTIONS_GRACE_S` for open ones, and runs the lifespan's shutdown, where the dispatcher
+waits for the run in progress to stop between two actions.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["run"]
+__all__ = ["run", "stop_jobs_of"]
+
+# Open connections (a live event stream, say) may delay the shutdown this long, no more.
+_CONNECTIONS_GRACE_S = 5
 
 
 def run(
@@ -22,17 +34,51 @@ def run(
     port: int,
     log_level: str = "info",
     on_started: Callable[[str], None] | None = None,
+    on_signal: Callable[[], None] | None = None,
 ) -> None:
-    """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens."""
+    """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
+    `on_signal()` as soon as SIGTERM or SIGINT arrives."""
     _configure_logging(log_level)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on")
-    _Server(config, on_started=on_started).run()
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        lifespan="on",
+        timeout_graceful_shutdown=_CONNECTIONS_GRACE_S,
+        log_config=_log_config(),
+    )
+    _Server(config, on_started=on_started, on_signal=on_signal).run()
+
+
+def stop_jobs_of(app: Any) -> Callable[[], None]:
+    """An `on_signal` for an app from `create_app`: asks its dispatcher to stop between two
+    actions of the run in progress."""
+
+    def request_stop() -> None:
+        dispatcher = getattr(app.state, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.request_stop()
+
+    return request_stop
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, *, on_started: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_started: Callable[[str], None] | None,
+        on_signal: Callable[[], None] | None,
+    ) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._on_signal is not None:
+            self._on_signal()
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -47,6 +93,14 @@ class _Server(uvicorn.Server):
                 port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up with the access log on stderr too: stdout is for command
+    output only (the demo's announcement)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 def _configure_logging(level: str) -> None:

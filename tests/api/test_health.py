@@ -62,7 +62,7 @@ async def test_database_outage_during_a_request_is_503(
 
 
 async def test_metrics_is_prometheus_text(anonymous_client: httpx.AsyncClient) -> None:
-    """`/metrics` serves the default registry in the Prometheus text format."""
+    """`/metrics` serves the app's metrics in the Prometheus text format."""
     response = await anonymous_client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

@@ -1,8 +1,8 @@
-"""`todosync serve` and `todosync demo` as real processes on real ports."""
+"""`todosync serve` as a real process on a real port (the scheduler's tests are in
+`test_serve_scheduler.py`, the demo's in `test_demo.py`)."""
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import subprocess
@@ -16,7 +16,7 @@ import pytest
 
 from tests.cli.runner import cli_env
 
-STARTUP_TIMEOUT_S = 20.0
+STARTUP_TIMEOUT_S = 90.0  # imports alone take 10 s and more on a loaded machine
 
 
 def _free_port() -> int:
@@ -54,7 +54,7 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     """Interrupts the server like Ctrl+C and checks that it exits promptly and cleanly."""
     process.send_signal(signal.SIGINT)
     try:
-        stdout, stderr = process.communicate(timeout=15)
+        stdout, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
@@ -91,40 +91,3 @@ def test_serve_answers_on_the_given_host_and_port(
     assert httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200
     assert httpx.get(f"{base_url}/api/todolists", timeout=5).status_code == 401
     _stop(process)
-
-
-def test_demo_migrates_a_local_file_and_prints_urls_and_token(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
-) -> None:
-    """`demo` without settings uses ./todosync.db, prints the URLs and a token that works."""
-    port = _free_port()
-    process = _start(["demo", "--port", str(port)], database_url=None, cwd=tmp_path)
-    processes.append(process)
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_healthy(base_url, process)
-    announcement = _read_announcement(process)
-    assert f"{base_url}/docs" in announcement
-    assert f"{base_url}/api/todolists" in announcement
-    token = re.search(r"Token:\s+(tds_\S+)", announcement)
-    assert token, announcement
-    headers = {"Authorization": f"Bearer {token.group(1)}"}
-    created = httpx.post(f"{base_url}/api/todolists", json={"name": "Demo"}, headers=headers)
-    assert created.status_code == 201
-    fake_url = re.search(r"Fake external:\s+(\S+)/todolists", announcement)
-    assert fake_url, announcement
-    samples = httpx.get(f"{fake_url.group(1)}/todolists", timeout=5)
-    assert samples.status_code == 200
-    assert samples.json(), "the bundled fake starts with sample lists"
-    _stop(process)
-    assert (tmp_path / "todosync.db").exists()
-
-
-def _read_announcement(process: subprocess.Popen[str]) -> str:
-    """The demo's stdout up to and including the token line."""
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if "Token:" in line:
-            return "".join(lines)
-    pytest.fail(f"the demo printed no token: {''.join(lines)}")

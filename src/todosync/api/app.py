@@ -18,12 +18,16 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
+from todosync import alerts, dashboard, events, metrics, observers
 from todosync.api import middleware, problems
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from todosync.api.routes import events as events_routes
 from todosync.api.routes import health, items, lists, sync
-from todosync.config import Settings
+from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
+from todosync.jobs import queue
 from todosync.jobs.dispatcher import Dispatcher
+from todosync.jobs.scheduler import Scheduler
 
 __all__ = ["create_app"]
 
@@ -37,13 +41,23 @@ Collections page with `?limit=` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) a
 
 
 def create_app(
-    settings: Settings, *, engine: AsyncEngine | None = None, dispatcher: bool = True
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    dispatcher: bool = True,
+    scheduler: bool = False,
 ) -> FastAPI:
     """The API over `engine`, or over a new engine for `settings.database_url`.
 
     With `dispatcher`, the lifespan runs a `jobs.dispatcher.Dispatcher` that carries out the
-    runs queued by `POST /api/sync`; without it they wait for another process.
+    runs queued by `POST /api/sync`; without it they wait for another process. With
+    `scheduler` (`serve` and `demo`), it also runs the periodic `jobs.scheduler.Scheduler`.
     """
+    if settings.run_mode is RunMode.DISTRIBUTED:
+        # Runs are jobs for `todosync worker` processes: POST /api/sync enqueues them, and
+        # neither the dispatcher nor the scheduler runs here (the workers' tick schedules).
+        queue.require_postgres(settings.database_url)
+        dispatcher = scheduler = False
     owned = engine is None
     if engine is None:
         # Parameters (list names, item texts) stay out of error messages unless asked for.
@@ -64,29 +78,74 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = db_engine.create_sessionmaker(engine)
+    app.state.enqueue_jobs = settings.run_mode is RunMode.DISTRIBUTED
+    _observability(app, settings)
     app.state.dispatcher = (
-        Dispatcher(sessionmaker=app.state.sessionmaker, settings=settings) if dispatcher else None
+        Dispatcher(
+            sessionmaker=app.state.sessionmaker,
+            settings=settings,
+            observer=app.state.observer,
+            on_request=app.state.metrics.observe_request,
+        )
+        if dispatcher
+        else None
+    )
+    app.state.scheduler = (
+        Scheduler(
+            sessionmaker=app.state.sessionmaker,
+            settings=settings,
+            on_queued=app.state.dispatcher.wake if app.state.dispatcher else None,
+        )
+        if scheduler
+        else None
     )
     problems.install(app)
-    routers = (health.router, lists.router, items.router, sync.router)
+    routers = (health.router, lists.router, items.router, sync.router, events_routes.router)
     for router in routers:
         app.include_router(router)
     app.state.route_methods = problems.route_methods(routers)
+    dashboard.install(app, settings)  # /dashboard: pages over the same services
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _observability(app: FastAPI, settings: Settings) -> None:
+    """The app's metrics (its own registry), live-event bus, alert webhook and the run
+    observer that feeds them."""
+    app.state.metrics = metrics.Metrics()
+    app.state.metrics.track_circuit(
+        lambda: "closed" if app.state.dispatcher is None else app.state.dispatcher.circuit_state
+    )
+    app.state.events = events.create_bus(settings.database_url)
+    app.state.notifier = alerts.from_settings(settings, sessionmaker=app.state.sessionmaker)
+    app.state.observer = observers.Observers(
+        bus=app.state.events,
+        metrics=app.state.metrics,
+        notifier=app.state.notifier,
+        sessionmaker=app.state.sessionmaker,
+    )
 
 
 def _lifespan(engine: AsyncEngine, *, owned: bool) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispatcher: Dispatcher | None = app.state.dispatcher
+        scheduler: Scheduler | None = app.state.scheduler
         try:
+            await app.state.events.start()
             if dispatcher is not None:
                 await dispatcher.start()
+            if scheduler is not None:
+                await scheduler.start()
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
+            await app.state.events.aclose()
+            if app.state.notifier is not None:
+                await app.state.notifier.aclose()
             if owned:
                 await engine.dispose()
 

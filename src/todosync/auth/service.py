@@ -12,7 +12,14 @@ from todosync.clock import utc_now
 from todosync.errors import AuthenticationFailed, ValidationFailed
 from todosync.store.models import DEFAULT_TENANT_ID
 
-__all__ = ["MAX_TENANT_NAME_LENGTH", "Revoked", "authenticate", "create_token", "revoke_token"]
+__all__ = [
+    "MAX_TENANT_NAME_LENGTH",
+    "Revoked",
+    "authenticate",
+    "authenticate_hash",
+    "create_token",
+    "revoke_token",
+]
 
 MAX_TENANT_NAME_LENGTH = 200
 
@@ -61,7 +68,13 @@ async def revoke_token(session: AsyncSession, *, token: str) -> Revoked:
 
 async def authenticate(session: AsyncSession, *, token: str) -> int:
     """The tenant id of a live token; `AuthenticationFailed` for an unknown or revoked one."""
-    tenant_id = await repository.live_token_tenant_id(session, token_hash=tokens.hash_token(token))
+    return await authenticate_hash(session, token_hash=tokens.hash_token(token))
+
+
+async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> int:
+    """Like `authenticate`, for a token known by its hash: the dashboard's session keeps the
+    hash (never the token), so that revoking the token also ends the session."""
+    tenant_id = await repository.live_token_tenant_id(session, token_hash=token_hash)
     if tenant_id is None:
         raise AuthenticationFailed("the API token is unknown or revoked")
     return tenant_id

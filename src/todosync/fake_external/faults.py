@@ -2,8 +2,10 @@
 
 A rule matches a request by method and path glob. Every matching `latency` rule that fires adds
 its delay; of the other kinds, the first matching rule that fires decides the outcome. A rule
-fires with probability `rate` and at most `count` times. One `random.Random(seed)` makes a
-sequence of decisions reproducible for the same sequence of requests.
+lets its first `skip` matching requests pass, then fires with probability `rate` and at most
+`count` times (`skip=N-1, count=1` targets exactly the N-th matching request). One
+`random.Random(seed)` makes a sequence of decisions reproducible for the same sequence of
+requests.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class FaultRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_d
     """Probability that a matching request is hit."""
     count: NonNegative | None = None
     """At most this many hits (e.g. 2: the next two matching requests); None: no limit."""
+    skip: NonNegative = 0
+    """The first `skip` matching requests pass untouched (e.g. to pause the N-th write)."""
     latency_ms: NonNegative = 0
     status: Status = 500
     """Status of `error` and `applied_then_500`."""
@@ -114,6 +118,7 @@ class FaultEngine:
         self._config = config
         self._rng = random.Random(config.seed)  # noqa: S311 -- fault injection, not security
         self._hits = [0] * len(config.rules)
+        self._skipped = [0] * len(config.rules)
 
     def decide(self, *, method: str, path: str) -> Decision:
         """The faults for one request; counts the hits of the rules that fire."""
@@ -131,6 +136,9 @@ class FaultEngine:
         return Decision(latency_ms=latency_ms, outcome=outcome)
 
     def _fires(self, index: int, rule: FaultRule) -> bool:
+        if self._skipped[index] < rule.skip:
+            self._skipped[index] += 1
+            return False
         if rule.count is not None and self._hits[index] >= rule.count:
             return False
         # Draw only for partial rates, so adding a certain rule keeps the other rules' sequence.

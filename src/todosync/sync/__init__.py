@@ -23,4 +23,9 @@ Guarantees:
 - *No lost updates*: local writes are conditional on the row's `version`; a row edited
   during a run is left for the next one.
 - *Nothing unchanged costs a call*: a sync with no changes makes exactly one request.
+- *Progress over perfection*: invalid remote entities and entities whose action keeps failing
+  go to the quarantine (`quarantine`), with a growing back-off and a dead letter after
+  `MAX_ENTITY_ATTEMPTS`; the rest of the run goes on.
+- *No ghost runs*: a run is `running` only while a live lease names it; others are closed as
+  `failed` ("abandoned") by `runs.reap_abandoned`, which every run calls first.
 """

@@ -6,7 +6,7 @@ items, and within each kind local writes before remote ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -100,7 +100,9 @@ class RecreateRemoteList:
 @dataclass(frozen=True, slots=True)
 class Adopt:
     """A remote entity carrying a local uid as `source_id` (a create whose answer was lost):
-    map it instead of creating it again, then push the local fields where they differ."""
+    map it instead of creating it again. Where the fields differ there is no agreed base, so
+    each goes to the later write: `push` the local value, or `pull` the remote one when it is
+    strictly later (someone edited the copy after it landed)."""
 
     kind: Kind
     local_id: int
@@ -112,6 +114,7 @@ class Adopt:
     agreed: Fields
     push: Fields
     remote_updated_at: datetime | None
+    pull: Fields = field(default_factory=dict)
     side: Side = "ledger"
     verb: str = "adopt"
 
@@ -222,7 +225,7 @@ def describe(action: Action) -> dict[str, Any]:
         entry["pull"] = sorted(action.pull)
         entry["conflicts"] = [c.field for c in action.conflicts]
     if isinstance(action, Adopt):
-        entry["fields"] = sorted(action.push)
+        entry["fields"] = sorted({*action.push, *action.pull})
     if isinstance(action, DeleteRemote | Hold):
         entry["reason"] = action.reason
     return entry

@@ -10,10 +10,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
@@ -24,12 +27,15 @@ from todosync.external.client import ExternalClient
 from todosync.external.schemas import PullResult, RemoteList
 from todosync.store import bulk
 from todosync.sync import actions as act
-from todosync.sync import lease, ledger, runs
+from todosync.sync import lease, ledger, quarantine, runs
 from todosync.sync import plan as planner
 from todosync.sync.executor import Executor, Progress
 from todosync.sync.models import SyncState
-from todosync.sync.report import RunReport, Tally
+from todosync.sync.report import RunReport, Tally, entity_name
 from todosync.sync.snapshot import LedgerRow
+
+if TYPE_CHECKING:
+    from todosync.observers import RunObserver
 
 __all__ = ["RunInProgress", "RunRequest", "SyncEngine"]
 
@@ -78,8 +84,13 @@ class SyncEngine:
         connection_id: int = 1,
         tenant_id: int = 1,
         progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.observer = observer  # live events, metrics, alerts (todosync.observers)
+        self.should_stop = should_stop  # a graceful shutdown: see Executor.should_stop
+        self._lease_lost = False  # set by the heartbeat when another holder took over
         self.client = client
         self.settings = settings
         self.connection_id = connection_id
@@ -91,6 +102,7 @@ class SyncEngine:
         NotFoundError for a `list_id` that the tenant does not have."""
         if request.list_id is not None:
             await self._check_list(request.list_id)
+        await self.reap_abandoned()
         holder = lease.Holder()
         if not request.dry_run:
             busy = await lease.acquire(
@@ -109,6 +121,16 @@ class SyncEngine:
                     self.sessionmaker, connection_id=self.connection_id, holder=holder
                 )
 
+    async def reap_abandoned(self) -> list[int]:
+        """Marks this connection's runs that lost their holder `failed` (abandoned)."""
+        async with self.sessionmaker.begin() as session:
+            return await runs.reap_abandoned(
+                session,
+                now=utc_now(),
+                ttl_s=self.settings.lease_ttl_seconds,
+                connection_id=self.connection_id,
+            )
+
     async def _check_list(self, list_id: int) -> None:
         async with self.sessionmaker() as session:
             if await bulk.get_list(session, list_id, tenant_id=self.tenant_id) is None:
@@ -116,9 +138,26 @@ class SyncEngine:
 
     async def _run_recorded(self, request: RunRequest, holder: lease.Holder) -> RunReport:
         started = time.monotonic()
-        run_id = await self._start(request)
+        run_id = await self._start(request, holder)
+        # every log line of the run carries its id (structlog's context reaches stdlib records)
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            if self.observer is not None:
+                await self.observer.run_started(
+                    run_id=run_id, trigger=request.trigger, tenant_id=self.tenant_id
+                )
+            report = await self._carry_out(request, holder, run_id, started)
+            if self.observer is not None:
+                await self.observer.run_finished(
+                    report=report, connection_id=self.connection_id, tenant_id=self.tenant_id
+                )
+            return report
+
+    async def _carry_out(
+        self, request: RunRequest, holder: lease.Holder, run_id: int, started: float
+    ) -> RunReport:
         tally = Tally(self.connection_id, run_id)
         calls_before = self.client.request_count
+        self._lease_lost = False
         beat = asyncio.create_task(self._heartbeat(run_id, holder, request.dry_run))
         try:
             outcome = await self._sync(request, tally)
@@ -144,31 +183,44 @@ class SyncEngine:
         await self._finish(report, tally)
         return report
 
-    async def _start(self, request: RunRequest) -> int:
+    async def _start(self, request: RunRequest, holder: lease.Holder) -> int:
         async with self.sessionmaker.begin() as session:
-            if request.run_id is not None:
-                await runs.mark_running(session, request.run_id)
-                return request.run_id
-            run = await runs.create_run(
-                session,
-                connection_id=self.connection_id,
-                trigger=request.trigger,
-                status="running",
-                dry_run=request.dry_run,
-                allow_mass_delete=request.allow_mass_delete,
-                list_id=request.list_id,
-            )
-            return run.id
+            run_id = await self._record_start(session, request)
+            if not request.dry_run:
+                # in the run's own transaction: a `running` run is always named by its lease,
+                # which is how the reaper tells a live run from an abandoned one
+                await lease.attach_run(
+                    session, connection_id=self.connection_id, holder=holder, run_id=run_id
+                )
+            return run_id
+
+    async def _record_start(self, session: AsyncSession, request: RunRequest) -> int:
+        if request.run_id is not None:
+            await runs.mark_running(session, request.run_id)
+            return request.run_id
+        run = await runs.create_run(
+            session,
+            connection_id=self.connection_id,
+            trigger=request.trigger,
+            status="running",
+            dry_run=request.dry_run,
+            allow_mass_delete=request.allow_mass_delete,
+            list_id=request.list_id,
+        )
+        return run.id
 
     async def _heartbeat(self, run_id: int, holder: lease.Holder, dry_run: bool) -> None:
         interval = max(0.5, self.settings.lease_ttl_seconds / 3)
         while True:
             await asyncio.sleep(interval)
             with contextlib.suppress(Exception):  # a missed beat is retried on the next tick
-                if not dry_run:
-                    await lease.heartbeat(
-                        self.sessionmaker, connection_id=self.connection_id, holder=holder
-                    )
+                if not dry_run and not await lease.heartbeat(
+                    self.sessionmaker, connection_id=self.connection_id, holder=holder
+                ):
+                    # stalled past the TTL and taken over: another run may be going on now,
+                    # so this one starts no further action (see `_stop_now`)
+                    log.error("sync run %s lost its lease; stopping", run_id)
+                    self._lease_lost = True
                 async with self.sessionmaker.begin() as session:
                     await runs.touch_run(session, run_id)
 
@@ -186,24 +238,44 @@ class SyncEngine:
         if abs(skew) > _SKEW_WARNING_S:
             log.warning("external API clock is off by %.1f s", skew)
         self._note_invalid(pull, tally)
-        data = await self._load(pull, request.list_id)
+        data, book = await self._load(pull, request.list_id)
+        book.note_invalid(
+            pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
+        )
         plan = planner.build(data, self._options())
+        actions, waiting = book.split(plan.actions, now=utc_now())
+        _note_waiting(waiting, tally)
         outcome = _Outcome("ok", skew_s=skew)
         if request.dry_run:
-            outcome.plan = [act.describe(a) for a in plan.actions]
+            outcome.plan = [act.describe(a) for a in actions]
             outcome.reason = plan.held_reason
             return self._status(outcome, tally, held=plan.held_reason is not None)
-        actions = plan.actions
         held = plan.held_reason is not None and not request.allow_mass_delete
         if held:
             outcome.reason = plan.held_reason
             destructive = set(map(id, plan.destructive))
             actions = [a for a in actions if id(a) not in destructive]
         tally.counts["skipped"] += plan.unchanged
+        executor = self._executor(tally)
         try:
-            await self._executor(tally).apply(actions)
+            await executor.apply(actions)
         except ext_errors.AuthenticationError as exc:
             return _Outcome("failed", reason=str(exc), skew_s=skew)
+        if executor.skipped:
+            outcome.status = "partial"
+            outcome.reason = (
+                f"stopped by shutdown: {executor.skipped} of {len(actions)} actions "
+                "left for the next run"
+            )
+            if self._lease_lost:
+                outcome.reason = outcome.reason.replace("shutdown", "a lost lease")
+        await self._settle_quarantine(
+            book,
+            plan=plan,
+            executed=[] if executor.skipped else actions,
+            tally=tally,
+            full_scope=request.list_id is None and pull.complete,
+        )
         if request.list_id is None and pull.complete:
             await self._purge_tombstones()
         return self._status(outcome, tally, held=held)
@@ -213,9 +285,33 @@ class SyncEngine:
             outcome.status = "degraded"
         elif held:
             outcome.status = "held"
-        elif tally.counts["failed"] or tally.counts["quarantined"]:
+        elif tally.counts["failed"] or tally.counts["quarantined"] or tally.waiting:
             outcome.status = "partial"
         return outcome
+
+    async def _settle_quarantine(
+        self,
+        book: quarantine.Book,
+        *,
+        plan: planner.Plan,
+        executed: list[act.Action],
+        tally: Tally,
+        full_scope: bool,
+    ) -> None:
+        """Records the run's failures and recoveries in the quarantine table: one write."""
+        now = utc_now()
+        book.settle(
+            planned=plan.actions,
+            executed=executed,
+            failures=[quarantine.Failure(a, r, c) for a, r, c in tally.failures],
+            full_scope=full_scope,
+            now=now,
+            max_attempts=self.settings.max_entity_attempts,
+            retry_s=self.settings.entity_retry_seconds,
+        )
+        if book.changed:  # the usual run has nothing to record: no transaction
+            async with self.sessionmaker.begin() as session:
+                await book.save(session, now=now)
 
     def _note_invalid(self, pull: PullResult, tally: Tally) -> None:
         for entity in pull.invalid:
@@ -223,8 +319,11 @@ class SyncEngine:
             name = f"{entity.kind}:external:{entity.external_id or '?'}"
             tally.errors.append({"entity": name, "reason": entity.reason})
 
-    async def _load(self, pull: PullResult, list_id: int | None) -> planner.PlanInput:
+    async def _load(
+        self, pull: PullResult, list_id: int | None
+    ) -> tuple[planner.PlanInput, quarantine.Book]:
         async with self.sessionmaker() as session:
+            book = await quarantine.load(session, connection_id=self.connection_id)
             rows = await ledger.load_rows(
                 session, connection_id=self.connection_id, list_id=list_id
             )
@@ -237,7 +336,7 @@ class SyncEngine:
             remote = pull.lists
             if list_id is not None:
                 remote = await self._scope_remote(session, pull.lists, rows, list_id)
-        return planner.PlanInput(
+        data = planner.PlanInput(
             remote_lists=remote,
             local=local,
             ledger=rows,
@@ -246,6 +345,7 @@ class SyncEngine:
             skew_s=effective_skew(pull.clock_skew_s),
             pulled_lists=len(pull.lists),
         )
+        return data, book
 
     async def _scope_remote(
         self,
@@ -269,6 +369,18 @@ class SyncEngine:
             mass_delete_percent=s.mass_delete_percent,
         )
 
+    def _progress(self, run_id: int) -> Progress | None:
+        observer, progress = self.observer, self.progress
+        if observer is None:
+            return progress
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total)
+            observer.run_progress(run_id=run_id, tenant_id=self.tenant_id, done=done, total=total)
+
+        return report
+
     def _executor(self, tally: Tally) -> Executor:
         return Executor(
             sessionmaker=self.sessionmaker,
@@ -277,8 +389,13 @@ class SyncEngine:
             tenant_id=self.tenant_id,
             tally=tally,
             concurrency=self.settings.push_concurrency,
-            progress=self.progress,
+            progress=self._progress(tally.run_id),
+            should_stop=self._stop_now,
         )
+
+    def _stop_now(self) -> bool:
+        """A graceful shutdown, or a lost lease: the executor starts no further action."""
+        return self._lease_lost or (self.should_stop is not None and self.should_stop())
 
     async def _purge_tombstones(self) -> None:
         older_than = utc_now() - timedelta(seconds=self.settings.tombstone_retention_seconds)
@@ -305,3 +422,26 @@ class SyncEngine:
                 plan=report.plan,
                 reason=report.reason,
             )
+
+
+def _note_waiting(waiting: list[quarantine.Waiting], tally: Tally) -> None:
+    """Counts and reports the actions skipped for their entity's back-off or dead letter."""
+    for wait in waiting:
+        action = wait.action
+        tally.waiting += 1
+        if wait.dead:
+            tally.counts["quarantined"] += 1
+            reason = f"dead-lettered after {wait.attempts} attempts: {wait.reason}"
+        else:
+            tally.counts["skipped"] += 1
+            until = wait.next_retry_at.isoformat() if wait.next_retry_at else "later"
+            reason = f"backing off until {until} after {wait.attempts} failures: {wait.reason}"
+        tally.errors.append({"entity": entity_name(action), "reason": reason})
+        tally.log(
+            kind=action.kind,
+            action=action.verb,
+            side=act.describe(action)["side"],
+            local_id=getattr(action, "local_id", None),
+            outcome="skipped",
+            reason=reason,
+        )

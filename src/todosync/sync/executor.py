@@ -36,8 +36,13 @@ class Executor:
         tally: Tally,
         concurrency: int,
         progress: Progress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Checked between actions: once it says stop (a shutdown), the action in flight
+        # finishes and the rest is counted in `skipped`, left for the next run.
+        self.should_stop = should_stop
+        self.skipped = 0
         self.tally = tally
         self.writer = LocalWriter(
             connection_id=connection_id, tenant_id=tenant_id, run_id=tally.run_id
@@ -61,12 +66,44 @@ class Executor:
         """Applies every action, in the plan's order of phases."""
         self._total = len(actions)
         self._report(0, self._total)
-        for phase in _phases(actions):
-            await self._apply_local([a for a in phase if is_local(a)])
-            await self._apply_remote([a for a in phase if not is_local(a)])
+        lists, items, recreates = _phases(actions)
+        for phase in (lists, items):
+            await self._apply_phase(phase)
+        await self._apply_phase(self._unblocked(recreates))  # knows the failures by now
+
+    async def _apply_phase(self, phase: Sequence[act.Action]) -> None:
+        await self._apply_local([a for a in phase if is_local(a)])
+        await self._apply_remote([a for a in phase if not is_local(a)])
+
+    def _unblocked(self, recreates: Sequence[act.Action]) -> list[act.Action]:
+        """The re-creates to run now. A re-create sends the local list whole and takes it as
+        agreed, so it waits for the next run when an action on that list or one of its items
+        failed in this run: a remote change not yet merged here would be overwritten."""
+        failed = {_remote_list_of(action) for action, _, _ in self.tally.failures}
+        ready: list[act.Action] = []
+        for action in recreates:
+            assert isinstance(action, act.RecreateRemoteList)
+            if action.old_external_id not in failed:
+                ready.append(action)
+                continue
+            self.tally.counts["skipped"] += 1
+            self.tally.log(
+                kind="list",
+                action="recreate",
+                side="remote",
+                local_id=action.local_id,
+                external_id=action.old_external_id,
+                outcome="skipped",
+                reason="a change of this list failed; the re-create waits for the next run",
+            )
+            self.progress(1)
+        return ready
 
     async def _apply_local(self, actions: Sequence[act.Action]) -> None:
         for batch in _batches(actions):
+            if self.should_stop():
+                self.skipped += len(batch)
+                continue
             try:
                 await self._local_batch(batch)
             except Exception:  # the batch rolled back: retry its actions one by one
@@ -87,6 +124,9 @@ class Executor:
 
         async def one(action: act.Action) -> None:
             async with limit:
+                if self.should_stop():
+                    self.skipped += 1
+                    return
                 await self._guard(action, lambda: self.remote.apply(action, self.tally))
                 self.progress(1)
 
@@ -104,9 +144,27 @@ class Executor:
             self.tally.unreachable = True
             self.tally.failed(action, _reason(exc))
         except ext_errors.ExternalError as exc:
-            self.tally.failed(action, _reason(exc))
+            self.tally.failed(action, _reason(exc), counted=_entity_fault(exc))
         except Exception as exc:
-            self.tally.failed(action, f"internal error ({type(exc).__name__})")
+            self.tally.failed(action, f"internal error ({type(exc).__name__})", counted=True)
+
+
+def _entity_fault(exc: ext_errors.ExternalError) -> bool:
+    """Whether a failure is the entity's own (it then backs off, see `sync.quarantine`):
+    a 4xx other than 404 (gone: the next pull settles it) or an undecodable answer. 5xx,
+    429, timeouts, drops and ambiguous writes are the API's, paced by retries and breaker."""
+    if isinstance(exc, ext_errors.NotFound):
+        return False
+    return isinstance(exc, ext_errors.PermanentError | ext_errors.InvalidResponse)
+
+
+def _remote_list_of(action: act.Action) -> str | None:
+    """The remote id of the list an action is about (its own, or its item's list)."""
+    if isinstance(action, act.CreateLocalItem | act.CreateRemoteItem):
+        return action.list_external_id
+    if isinstance(action, act.Update | act.Adopt | act.DeleteRemote):
+        return action.external_id if action.kind == "list" else action.parent_external_id
+    return None
 
 
 def _reason(exc: Exception) -> str:

@@ -10,7 +10,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from todosync.clock import utc_now
 from todosync.sync.models import SyncLease
 
-__all__ = ["Holder", "LeaseInfo", "acquire", "heartbeat", "release"]
+__all__ = [
+    "Holder",
+    "LeaseInfo",
+    "acquire",
+    "attach_run",
+    "heartbeat",
+    "is_reclaimable",
+    "release",
+]
 
 _LEASES = cast(sa.Table, SyncLease.__table__)
 
@@ -83,7 +91,9 @@ async def _acquire(
                 sa.select(SyncLease).where(_LEASES.c.connection_id == connection_id)
             )
         ).scalar_one_or_none()
-        if current is not None and not _reclaimable(current, ttl_s=ttl_s):
+        if current is not None and not is_reclaimable(
+            host=current.host, pid=current.pid, heartbeat_at=current.heartbeat_at, ttl_s=ttl_s
+        ):
             return LeaseInfo(current.holder, current.run_id)
         if current is not None:
             await session.delete(current)
@@ -102,11 +112,25 @@ async def _acquire(
     return None
 
 
-def _reclaimable(lease: SyncLease, *, ttl_s: float) -> bool:
-    if lease.host == socket.gethostname() and not _pid_alive(lease.pid):
+def is_reclaimable(
+    *, host: str, pid: int, heartbeat_at: datetime, ttl_s: float, now: datetime | None = None
+) -> bool:
+    """Whether a lease's holder is known dead (same host, pid gone) or silent past the TTL."""
+    if host == socket.gethostname() and not _pid_alive(pid):
         # its holder died on this host: reclaim at once
         return True
-    return lease.heartbeat_at < utc_now() - timedelta(seconds=ttl_s)
+    return heartbeat_at < (now or utc_now()) - timedelta(seconds=ttl_s)
+
+
+async def attach_run(
+    session: AsyncSession, *, connection_id: int, holder: Holder, run_id: int
+) -> None:
+    """Names the run that the lease's holder carries out (in the caller's transaction)."""
+    await session.execute(
+        sa.update(_LEASES)
+        .where(_LEASES.c.connection_id == connection_id, _LEASES.c.holder == holder.name)
+        .values(run_id=run_id)
+    )
 
 
 async def heartbeat(

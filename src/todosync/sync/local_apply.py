@@ -240,7 +240,30 @@ class LocalWriter:
         }
 
     async def finish_adopt(self, session: AsyncSession, action: act.Adopt, tally: Tally) -> None:
-        """Maps a remote entity that carries a local uid (its local fields already pushed)."""
+        """Maps a remote entity that carries a local uid (its local fields already pushed),
+        writing the fields it pulls first (if the row did not move)."""
+        version: int | None = action.local_version
+        if action.pull:
+            version = await bulk.update_if_version(
+                session,
+                kind=action.kind,
+                entity_id=action.local_id,
+                expected_version=action.local_version,
+                values=dict(action.pull),
+            )
+        if version is None:
+            # edited here during the run: the next run adopts it again with the new fields
+            tally.counts["skipped"] += 1
+            tally.log(
+                kind=action.kind,
+                action="adopt",
+                side="local",
+                local_id=action.local_id,
+                external_id=action.external_id,
+                outcome="skipped",
+                reason="changed locally during the run",
+            )
+            return
         await ledger.insert_rows(
             session,
             [
@@ -253,7 +276,7 @@ class LocalWriter:
                     parent_external_id=action.parent_external_id,
                     parent_local_id=action.parent_local_id,
                     fields=action.agreed,
-                    local_version=action.local_version,
+                    local_version=version,
                     remote_updated_at=action.remote_updated_at,
                 )
             ],
@@ -264,10 +287,12 @@ class LocalWriter:
             side="ledger",
             local_id=action.local_id,
             external_id=action.external_id,
-            fields=sorted(action.push),
+            fields=sorted({*action.push, *action.pull}),
         )
         if action.push:
             tally.count("remote", "update")
+        if action.pull:
+            tally.count("local", "update")
 
     async def _delete(self, session: AsyncSession, action: act.DeleteLocal, tally: Tally) -> None:
         deleted = await bulk.soft_delete_if_version(

@@ -24,7 +24,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from todosync.clock import utc_now
 from todosync.db.base import Base, BigId, UTCDateTime
 
-__all__ = ["SyncConflict", "SyncLease", "SyncLog", "SyncQuarantine", "SyncRun", "SyncState"]
+__all__ = [
+    "SyncConflict",
+    "SyncLease",
+    "SyncLog",
+    "SyncQuarantine",
+    "SyncRun",
+    "SyncSchedule",
+    "SyncState",
+]
 
 _CONNECTION_FK = "connections.id"
 
@@ -170,3 +178,18 @@ class SyncLease(Base):
     run_id: Mapped[int | None] = mapped_column(BigId, default=None)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class SyncSchedule(Base):
+    """The periodic scheduler's next run of a connection, kept in the database so that the
+    status (in any process) can show it; a periodic run is queued only when it comes due."""
+
+    __tablename__ = "sync_schedules"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey(_CONNECTION_FK, ondelete="CASCADE"), primary_key=True
+    )
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The interval that led to `next_run_at` (it varies in adaptive mode).
+    interval_s: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

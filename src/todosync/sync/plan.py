@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from todosync.config import DeletePolicy, NewItemStrategy
 from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
@@ -93,6 +93,19 @@ def _mass_delete_reason(data: PlanInput, options: PlanOptions, plan: Plan) -> st
                 f"(limit: {options.mass_delete_min} and {options.mass_delete_percent:g} %)"
             )
     return None
+
+
+def _strictly_later(remote_at: datetime | None, local_at: datetime, skew_s: float) -> bool:
+    """Whether a remote write is later than a local one, at millisecond precision, in local
+    time; unlike a conflict, a tie goes to the local side (see `act.Adopt`)."""
+    if remote_at is None:
+        return False
+    remote_local = remote_at - timedelta(seconds=skew_s)
+    return _ms(remote_local) > _ms(local_at)
+
+
+def _ms(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def _list_fields(remote: RemoteList) -> Fields:
@@ -190,6 +203,10 @@ class _Planner:
             if not landed:
                 # the re-create never reached the server: it is planned again if still needed
                 continue
+            local = self.local.get(("list", row.local_id))
+            if local is not None and local.deleted:
+                self._abandon_recreate(row, landed)
+                continue
             # re-created remotely, the ledger not yet remapped: remap, delete the old copy
             new, *extras = landed
             self.list_actions.append(
@@ -205,6 +222,29 @@ class _Planner:
                 self._delete_remote_list(extra, reason="duplicate")
             self.handled.update({row.external_id, *(r.id for r in landed)})
             del self.ledger_lists[row.external_id]
+
+    def _abandon_recreate(self, row: LedgerRow, landed: list[RemoteList]) -> None:
+        """A list deleted here after its re-create landed: no copy of it may stay."""
+        old = next((r for r in self.data.remote_lists if r.id == row.external_id), None)
+        for copy in landed:
+            # the new copies carry the deleted list's uid: never import them
+            self._delete_remote_list(copy, reason="duplicate")
+        self.handled.update(r.id for r in landed)
+        if old is None:
+            # gone remotely too: only the ledger rows remain (deletion detection forgets them)
+            return
+        self.handled.add(old.id)
+        del self.ledger_lists[row.external_id]
+        if self.edit_wins and (
+            list_hash(old.name) != row.content_hash or self._items_edited_remotely(old)
+        ):
+            # deleted here, edited remotely: the edit wins; bring the old copy back here
+            self.list_actions.append(
+                act.CreateLocalList(old, replaces_ledger_ids=self._list_ledger_ids(row))
+            )
+        else:
+            # deleted here: delete the old copy remotely too
+            self._delete_remote_list(old, reason="deleted", row=row)
 
     def _dedupe(self, remotes: Sequence[RemoteList]) -> Iterable[RemoteList]:
         """Yields remote lists, deleting extra unmapped copies that carry the same local uid."""
@@ -230,7 +270,10 @@ class _Planner:
         if local is not None and local.deleted:
             # an item edited or added remotely is an edit of the list too, as it is on the
             # local side (`_list_edited_locally`); otherwise deleting the list would lose it
-            if self.edit_wins and (remote_changed or self._items_edited_remotely(remote)):
+            # (a remote value equal to the local one is our own push whose answer was lost,
+            # not an edit)
+            edited = remote_changed and _list_fields(remote) != local.fields
+            if self.edit_wins and (edited or self._items_edited_remotely(remote)):
                 # deleted here, edited remotely: the edit wins; bring the list back here
                 self.list_actions.append(
                     act.CreateLocalList(remote, replaces_ledger_ids=self._list_ledger_ids(row))
@@ -245,8 +288,15 @@ class _Planner:
     def _items_edited_remotely(self, remote: RemoteList) -> bool:
         for item in remote.items:
             row = self.ledger_items.get((remote.id, item.id))
-            if row is None or item_hash(item.description, item.completed) != row.content_hash:
-                return True
+            if row is None:
+                if not (item.source_id and item.source_id in self.local_by_uid):
+                    return True  # new remotely (not a create of ours whose answer was lost)
+                continue
+            if item_hash(item.description, item.completed) == row.content_hash:
+                continue
+            local = self.local.get(("item", row.local_id))
+            if local is None or local.fields != _item_fields(item):
+                return True  # changed remotely, and not to the local value (our own push)
         return False
 
     def _unmapped_remote_list(self, remote: RemoteList) -> None:
@@ -356,7 +406,8 @@ class _Planner:
         local = self.local.get(("item", row.local_id))
         remote_changed = item_hash(remote.description, remote.completed) != row.content_hash
         if local is not None and local.deleted:
-            if remote_changed and self.edit_wins:
+            # a remote value equal to the local one is our own push, not an edit
+            if remote_changed and self.edit_wins and _item_fields(remote) != local.fields:
                 # deleted here, edited remotely: the edit wins; create it here again
                 self.item_local_actions.append(
                     act.CreateLocalItem(remote, list_local_id, list_external_id, (row.id,))
@@ -524,7 +575,18 @@ class _Planner:
         remote_fields: Fields,
         remote_updated_at: datetime | None,
     ) -> None:
-        push = {k: v for k, v in local.fields.items() if remote_fields.get(k) != v}
+        push: Fields = {}
+        pull: Fields = {}
+        remote_later = _strictly_later(remote_updated_at, local.updated_at, self.data.skew_s)
+        for name, value in local.fields.items():
+            if remote_fields.get(name) == value:
+                continue
+            if remote_later:
+                # edited remotely after the lost create landed: the remote copy is the later
+                pull[name] = remote_fields[name]
+            else:
+                # the usual case: the local side is as new or newer; send it
+                push[name] = value
         self._target(local.kind).append(
             act.Adopt(
                 kind=local.kind,
@@ -534,9 +596,10 @@ class _Planner:
                 external_id=external_id,
                 parent_external_id=parent_external_id,
                 parent_local_id=parent_local_id,
-                agreed=dict(local.fields),
+                agreed={**local.fields, **pull},
                 push=push,
                 remote_updated_at=remote_updated_at,
+                pull=pull,
             )
         )
 

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.store.models import Connection, TodoItem, TodoList
-from todosync.sync.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun, SyncState
+from todosync.sync.models import (
+    SyncConflict,
+    SyncLog,
+    SyncQuarantine,
+    SyncRun,
+    SyncSchedule,
+    SyncState,
+)
 
 __all__ = [
     "QUEUED",
@@ -23,6 +30,7 @@ __all__ = [
     "count_open_conflicts",
     "count_pending_changes",
     "count_quarantined",
+    "delete_quarantine",
     "due_runs",
     "fail_run",
     "find_queued",
@@ -53,12 +61,26 @@ async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
 
 
 async def page_runs(
-    session: AsyncSession, *, connection_id: int, before_id: int, limit: int
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    before_id: int,
+    limit: int,
+    status: str | None = None,
+    trigger: str | None = None,
+    created_before: datetime | None = None,
 ) -> Sequence[SyncRun]:
-    """Up to `limit` runs, newest first, with ids below `before_id` (0: from the newest)."""
+    """Up to `limit` runs, newest first, with ids below `before_id` (0: from the newest),
+    of the given `status` and `trigger` and created before `created_before`, if any."""
     statement = sa.select(SyncRun).where(SyncRun.connection_id == connection_id)
     if before_id:
         statement = statement.where(SyncRun.id < before_id)
+    if status is not None:
+        statement = statement.where(SyncRun.status == status)
+    if trigger is not None:
+        statement = statement.where(SyncRun.trigger == trigger)
+    if created_before is not None:
+        statement = statement.where(SyncRun.created_at < created_before)
     statement = statement.order_by(SyncRun.id.desc()).limit(limit)
     return (await session.execute(statement)).scalars().all()
 
@@ -139,10 +161,15 @@ async def last_success_at(session: AsyncSession, *, connection_id: int) -> datet
 
 
 async def next_run_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
-    statement = sa.select(sa.func.min(SyncRun.run_after)).where(
+    """The earliest of the queued runs and the periodic scheduler's next run."""
+    queued = sa.select(sa.func.min(SyncRun.run_after)).where(
         SyncRun.connection_id == connection_id, SyncRun.status == QUEUED
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    periodic = sa.select(SyncSchedule.next_run_at).where(
+        SyncSchedule.connection_id == connection_id
+    )
+    times = [(await session.execute(q)).scalar_one_or_none() for q in (queued, periodic)]
+    return min((t for t in times if t is not None), default=None)
 
 
 async def count_open_conflicts(session: AsyncSession, *, connection_id: int) -> int:
@@ -261,3 +288,11 @@ async def get_quarantine(
         SyncQuarantine.id == quarantine_id, SyncQuarantine.connection_id == connection_id
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def delete_quarantine(session: AsyncSession, *, connection_id: int) -> int:
+    """Deletes every quarantine row of the connection; returns how many there were."""
+    result = await session.execute(
+        sa.delete(SyncQuarantine).where(SyncQuarantine.connection_id == connection_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ find the entity gone; a list re-create writes its intent before it starts.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -26,7 +27,14 @@ from todosync.sync.local_apply import LocalWriter
 from todosync.sync.plan import INTENT_DELETE_OLD, INTENT_RECREATE
 from todosync.sync.report import Tally
 
-__all__ = ["RemoteApplier"]
+__all__ = ["UNAGREED", "RemoteApplier"]
+
+log = logging.getLogger(__name__)
+
+# The local version recorded for content that a crashed run sent but did not record: the local
+# row may have changed since, and no real version is 0, so the next run compares its fields
+# with the remote content recorded here (a three-way merge) instead of trusting them equal.
+UNAGREED = 0
 
 
 class RemoteApplier:
@@ -109,6 +117,9 @@ class RemoteApplier:
                 await self.client.delete_item(action.parent_external_id, action.external_id)
         except ext_errors.NotFound:
             pass  # already gone: that is what we wanted
+        if action.reason == "duplicate":
+            # two remote copies carried one local uid: one was kept, this one is gone
+            log.warning("deleted a duplicate remote %s %s", action.kind, action.external_id)
         async with self._write() as session:
             await ledger.delete_rows(session, action.ledger_ids)
             if action.reason == "replaced" and action.local_id is not None:
@@ -237,7 +248,7 @@ class RemoteApplier:
                 action.ledger_id,
                 external_id=created.id,
                 fields=list_fields,
-                local_version=row.version,
+                local_version=row.version if sent else UNAGREED,
                 remote_updated_at=created.updated_at,
                 intent=INTENT_DELETE_OLD,
                 intent_data={"old_external_id": action.old_external_id},
@@ -250,7 +261,8 @@ class RemoteApplier:
         """Ledger rows for a list POSTed with its items: the list first, then matched items.
 
         With `sent`, the agreed content is what was sent (so a server that normalises text
-        is pulled back once, rather than pushed forever)."""
+        is pulled back once, rather than pushed forever). Without it (a landed POST of an
+        earlier run), the remote content is recorded against `UNAGREED`."""
         list_fields: Fields = {"name": row.name if sent else created.name}
         rows = [
             ledger.new_row(
@@ -260,7 +272,7 @@ class RemoteApplier:
                 local_uid=row.uid,
                 external_id=created.id,
                 fields=list_fields,
-                local_version=row.version,
+                local_version=row.version if sent else UNAGREED,
                 remote_updated_at=created.updated_at,
             )
         ]
@@ -287,7 +299,7 @@ class RemoteApplier:
             parent_external_id=list_external_id,
             parent_local_id=list_local_id,
             fields={"description": source.description, "completed": source.completed},
-            local_version=item.version,
+            local_version=item.version if sent else UNAGREED,
             remote_updated_at=remote.updated_at,
         )
 

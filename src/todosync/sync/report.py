@@ -8,7 +8,7 @@ from typing import Any
 from todosync.clock import utc_now
 from todosync.sync import actions as act
 
-__all__ = ["RunReport", "Tally", "empty_counts"]
+__all__ = ["RunReport", "Tally", "empty_counts", "entity_name"]
 
 _SIDE_ACTIONS = ("created", "updated", "deleted")
 _VERB_COUNT = {"create": "created", "update": "updated", "delete": "deleted", "recreate": "created"}
@@ -35,6 +35,10 @@ class Tally:
     errors: list[dict[str, Any]] = field(default_factory=list)
     pending_log: list[dict[str, Any]] = field(default_factory=list)
     unreachable: bool = False
+    # failed actions, for the quarantine's back-off (`quarantine.Book.settle`)
+    failures: list[tuple[act.Action, str, bool]] = field(default_factory=list)
+    # actions skipped because their entity backs off or is dead-lettered
+    waiting: int = 0
 
     def count(self, side: str, verb: str, n: int = 1) -> None:
         key = _VERB_COUNT.get(verb)
@@ -69,9 +73,11 @@ class Tally:
             }
         )
 
-    def failed(self, action: act.Action, reason: str) -> None:
-        """Records a failed action: counted, logged, and listed among the run's errors."""
+    def failed(self, action: act.Action, reason: str, *, counted: bool = False) -> None:
+        """Records a failed action: counted, logged, and listed among the run's errors;
+        `counted` when the failure is the entity's own (it then backs off)."""
         self.counts["failed"] += 1
+        self.failures.append((action, reason, counted))
         entry = act.describe(action)
         self.errors.append({"entity": _entity_name(entry), "reason": reason})
         self.log(
@@ -100,6 +106,11 @@ class Tally:
     def take_log(self) -> list[dict[str, Any]]:
         entries, self.pending_log = self.pending_log, []
         return entries
+
+
+def entity_name(action: act.Action) -> str:
+    """How `errors` names an action's entity: `list:7`, or `item:external:<id>`."""
+    return _entity_name(act.describe(action))
 
 
 def _entity_name(entry: dict[str, Any]) -> str:

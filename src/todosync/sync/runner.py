@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from todosync import observers
 from todosync.config import Settings
 from todosync.db import engine as db_engine
 from todosync.external.client import ExternalClient
@@ -22,13 +23,19 @@ async def open_engine(
 ) -> AsyncIterator[SyncEngine]:
     """A sync engine over fresh database and HTTP clients, closed on exit."""
     engine = db_engine.create_engine(settings.database_url)
+    sessionmaker = db_engine.create_sessionmaker(engine)
     try:
-        async with ExternalClient.from_settings(settings) as client:
+        async with (
+            ExternalClient.from_settings(settings) as client,
+            # live events (via NOTIFY on PostgreSQL) and the alert webhook
+            observers.for_process(settings, sessionmaker=sessionmaker) as observer,
+        ):
             yield SyncEngine(
-                sessionmaker=db_engine.create_sessionmaker(engine),
+                sessionmaker=sessionmaker,
                 client=client,
                 settings=settings,
                 progress=progress,
+                observer=observer,
             )
     finally:
         await engine.dispose()

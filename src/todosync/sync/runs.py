@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
-from todosync.sync.models import SyncConflict, SyncLog, SyncRun
+from todosync.sync import lease
+from todosync.sync.models import SyncConflict, SyncLease, SyncLog, SyncRun
 
 __all__ = [
     "add_conflicts",
@@ -19,8 +20,11 @@ __all__ = [
     "finish_run",
     "get_run",
     "mark_running",
+    "reap_abandoned",
     "touch_run",
 ]
+
+ABANDONED = "abandoned"
 
 
 async def create_run(
@@ -88,3 +92,59 @@ async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any
 async def add_conflicts(session: AsyncSession, conflicts: Sequence[dict[str, Any]]) -> None:
     if conflicts:
         await session.execute(sa.insert(SyncConflict), list(conflicts))
+
+
+async def reap_abandoned(
+    session: AsyncSession, *, now: datetime, ttl_s: float, connection_id: int | None = None
+) -> list[int]:
+    """Marks `running` runs whose holder is gone `failed` with reason "abandoned"; returns
+    their ids. For the engine at the start of every run, and for the scheduler.
+
+    A real run is named by its connection's lease (`lease.attach_run`, in the transaction
+    that started it), so it is abandoned when no lease names it any more or that lease is
+    reclaimable (its holder died on this host, or missed heartbeats for `ttl_s`). A dry run
+    holds no lease: it is abandoned when its own heartbeat is older than `ttl_s`.
+    """
+    runs_query = sa.select(SyncRun.id, SyncRun.connection_id, SyncRun.dry_run, SyncRun.heartbeat_at)
+    leases_query = sa.select(
+        SyncLease.connection_id,
+        SyncLease.run_id,
+        SyncLease.host,
+        SyncLease.pid,
+        SyncLease.heartbeat_at,
+    )
+    runs_query = runs_query.where(SyncRun.status == "running")
+    if connection_id is not None:
+        runs_query = runs_query.where(SyncRun.connection_id == connection_id)
+        leases_query = leases_query.where(SyncLease.connection_id == connection_id)
+    running = (await session.execute(runs_query)).all()
+    if not running:
+        return []
+    leases = {row.connection_id: row for row in await session.execute(leases_query)}
+    stale_before = now - timedelta(seconds=ttl_s)
+    abandoned = []
+    for run_id, conn, dry_run, heartbeat_at in running:
+        if dry_run:
+            dead = heartbeat_at is None or heartbeat_at < stale_before
+        else:
+            held = leases.get(conn)
+            dead = (
+                held is None
+                or held.run_id != run_id
+                or lease.is_reclaimable(
+                    host=held.host,
+                    pid=held.pid,
+                    heartbeat_at=held.heartbeat_at,
+                    ttl_s=ttl_s,
+                    now=now,
+                )
+            )
+        if dead:
+            abandoned.append(run_id)
+    if abandoned:
+        await session.execute(
+            sa.update(SyncRun)
+            .where(SyncRun.id.in_(abandoned), SyncRun.status == "running")
+            .values(status="failed", reason=ABANDONED, finished_at=now)
+        )
+    return abandoned

@@ -31,6 +31,7 @@ __all__ = [
     "list_quarantine",
     "list_runs",
     "queue_run",
+    "replay_all_quarantined",
     "replay_quarantined",
     "resolve_conflict",
     "run_log",
@@ -71,15 +72,30 @@ async def _connection_page(
 
 
 async def list_runs(
-    session: AsyncSession, *, tenant_id: int, before_id: int, limit: int
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    before_id: int,
+    limit: int,
+    status: str | None = None,
+    trigger: str | None = None,
+    created_before: datetime | None = None,
 ) -> Page[SyncRun]:
-    """One page of the connection's runs, newest first, below `before_id` (0: the newest)."""
+    """One page of the connection's runs, newest first, below `before_id` (0: the newest);
+    only those with the given `status` and `trigger`, queued before `created_before`, when
+    asked (the dashboard's filters)."""
     return await _connection_page(
         session,
         tenant_id=tenant_id,
         limit=limit,
         fetch=lambda connection_id, rows: queries.page_runs(
-            session, connection_id=connection_id, before_id=before_id, limit=rows
+            session,
+            connection_id=connection_id,
+            before_id=before_id,
+            limit=rows,
+            status=status,
+            trigger=trigger,
+            created_before=created_before,
         ),
     )
 
@@ -104,9 +120,11 @@ async def queue_run(
     delay_s: float,
     dry_run: bool,
     allow_mass_delete: bool,
+    trigger: str | None = None,
 ) -> SyncRun:
     """A queued run that starts `delay_s` from now, or the queued run of the same kind that
-    starts no later (a trigger that arrives while one waits joins it)."""
+    starts no later (a trigger that arrives while one waits joins it). `trigger` defaults to
+    "delayed" or "manual"; the periodic scheduler passes "schedule"."""
     connection_id = await queries.connection_of(session, tenant_id=tenant_id)
     if connection_id is None:
         raise ConflictError("this tenant has no connection to an external API")
@@ -126,7 +144,7 @@ async def queue_run(
     return await runs.create_run(
         session,
         connection_id=connection_id,
-        trigger="delayed" if delay_s > 0 else "manual",
+        trigger=trigger or ("delayed" if delay_s > 0 else "manual"),
         status=queries.QUEUED,
         run_after=run_after,
         list_id=list_id,
@@ -295,6 +313,14 @@ async def replay_quarantined(session: AsyncSession, quarantine_id: int, *, tenan
         raise NotFoundError(f"{missing} not found")
     await session.delete(row)
     await session.flush()
+
+
+async def replay_all_quarantined(session: AsyncSession, *, tenant_id: int) -> int:
+    """Forgets every quarantined entity of the tenant's connection; returns how many."""
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    if connection_id is None:
+        return 0
+    return await queries.delete_quarantine(session, connection_id=connection_id)
 
 
 async def _connection(session: AsyncSession, *, tenant_id: int, missing: str) -> int:

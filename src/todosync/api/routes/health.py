@@ -6,12 +6,12 @@ import asyncio
 import logging
 from typing import Any
 
-import prometheus_client
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todosync import metrics as todosync_metrics
 from todosync.api import problems
 
 __all__ = ["READY_TIMEOUT_S", "router"]
@@ -70,11 +70,21 @@ async def _ping(engine: AsyncEngine) -> None:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+    responses={
+        200: {"description": "Prometheus text format.", "content": {"text/plain": {}}},
+        **problems.responses(503),
+    },
 )
-async def metrics() -> Response:
-    """Prometheus metrics of this process (the default registry)."""
-    return Response(
-        prometheus_client.generate_latest(prometheus_client.REGISTRY),
-        media_type=prometheus_client.CONTENT_TYPE_LATEST,
-    )
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: this process's series and the shared state read from the database
+    (aggregated over all connections; no tenant's data)."""
+    found: todosync_metrics.Metrics = request.app.state.metrics
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            body = await found.render(request.app.state.sessionmaker)
+    except (TimeoutError, sa.exc.SQLAlchemyError, OSError) as exc:
+        _log.warning("metrics unavailable: database %s", type(exc).__name__)
+        return problems.problem_response(
+            503, scope=request.scope, detail="The database is unreachable."
+        )
+    return Response(body, media_type=todosync_metrics.CONTENT_TYPE)

@@ -13,6 +13,7 @@ from todosync.api import deps, problems
 from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cursor
 from todosync.clock import utc_now
 from todosync.errors import ValidationFailed
+from todosync.jobs import queue
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
 from todosync.sync.schemas import (
@@ -101,6 +102,10 @@ async def trigger_sync(
         dry_run=body.dry_run,
         allow_mass_delete=body.allow_mass_delete,
     )
+    if getattr(request.app.state, "enqueue_jobs", False):
+        # distributed mode: the run's job is written in this transaction (a run joined by
+        # this trigger already has one: skipped)
+        await queue.enqueue_runs(session, [queue.RunJob(run.id, run_after=run.run_after)])
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         # after the response, hence after the commit: the dispatcher then sees the run
@@ -177,6 +182,8 @@ async def resolve_conflict(
     body: Annotated[ResolveRequest, Body()],
     session: deps.Session,
     tenant_id: deps.TenantId,
+    request: Request,
+    background: BackgroundTasks,
 ) -> ConflictOut:
     """Closes a conflict; a chosen value that differs from the local one becomes a new local
     version, which the next run pushes."""
@@ -187,6 +194,10 @@ async def resolve_conflict(
         choice=body.choice,
         value=getattr(body, "value", None),
     )
+    observer = getattr(request.app.state, "observer", None)
+    if observer is not None:
+        # after the response, hence after the commit: a client that reacts sees it resolved
+        background.add_task(observer.conflict_resolved, tenant_id=tenant_id, conflict_id=row.id)
     return ConflictOut.of(row)
 
 

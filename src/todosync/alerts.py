@@ -1,0 +1,133 @@
+"""The alert webhook (`TODOSYNC_ALERT_WEBHOOK_URL`): one POST per change of a connection's
+alert state.
+
+A connection's alert state is its last finished (non-dry) run's status when that is `failed`,
+`held` or `degraded`, and `ok` otherwise (`ok` and `partial`: failing entities have their own
+signal, the quarantine). When a run finishes in another state than the run before it, the
+process that ran it (runs of a connection never overlap) posts
+
+    {"event": "sync.state_changed", "connection_id": 1, "run_id": 42,
+     "state": "failed", "previous": "ok", "reason": "...", "at": "2026-...Z"}
+
+with retries (stamina: network errors and 5xx/429 from the receiver, backing off), in the
+background so the run never waits for it. The body carries ids and the run's reason (which
+never holds a secret), no tenant data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import stamina
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync.clock import utc_now
+from todosync.config import Settings
+from todosync.sync.models import SyncRun
+
+__all__ = ["ALERT_STATES", "Notifier", "alert_state", "from_settings"]
+
+log = logging.getLogger(__name__)
+
+ALERT_STATES = frozenset({"failed", "held", "degraded"})
+
+
+def alert_state(status: str) -> str:
+    return status if status in ALERT_STATES else "ok"
+
+
+class _Retryable(Exception):
+    """The receiver answered 5xx or 429: worth another try."""
+
+
+class Notifier:
+    """Posts transitions to one webhook URL; `aclose()` waits for posts in flight."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        attempts: int = 5,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._sessionmaker = sessionmaker
+        self._attempts = attempts
+        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def run_finished(self, *, run_id: int, connection_id: int, dry_run: bool) -> None:
+        """Posts (in the background) if this run changed the connection's alert state."""
+        if dry_run:
+            return
+        async with self._sessionmaker() as session:
+            body = await _transition(session, run_id=run_id, connection_id=connection_id)
+        if body is not None:
+            task = asyncio.create_task(self._post(body), name="todosync-alert-webhook")
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=30.0)
+        await self._http.aclose()
+
+    async def _post(self, body: dict[str, Any]) -> None:
+        try:
+            async for attempt in stamina.retry_context(
+                on=(httpx.TransportError, _Retryable), attempts=self._attempts
+            ):
+                with attempt:
+                    response = await self._http.post(self._url, json=body)
+                    if response.status_code >= 500 or response.status_code == 429:
+                        raise _Retryable(f"webhook answered {response.status_code}")
+            if response.is_error:
+                log.warning("alert webhook refused the alert (%s)", response.status_code)
+        except (httpx.TransportError, _Retryable) as exc:
+            # never the URL: it may carry a secret of the receiver
+            log.warning("alert webhook unreachable (%s)", type(exc).__name__)
+
+
+def from_settings(
+    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Notifier | None:
+    """The notifier of `TODOSYNC_ALERT_WEBHOOK_URL`, or None when it is not set."""
+    url = settings.alert_webhook_url
+    if url is None:
+        return None
+    return Notifier(url=url.get_secret_value(), sessionmaker=sessionmaker)
+
+
+async def _transition(
+    session: AsyncSession, *, run_id: int, connection_id: int
+) -> dict[str, Any] | None:
+    """The webhook body when `run_id` changed the connection's alert state, else None."""
+    statement = (
+        sa.select(SyncRun.id, SyncRun.status, SyncRun.reason)
+        .where(SyncRun.connection_id == connection_id, SyncRun.dry_run.is_(False))
+        .where(SyncRun.finished_at.is_not(None), SyncRun.status != "queued")
+        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
+        .limit(2)
+    )
+    rows = (await session.execute(statement)).all()
+    if not rows or rows[0].id != run_id:
+        return None  # a newer run has finished meanwhile: it reports for itself
+    state = alert_state(rows[0].status)
+    # the first run ever counts as a change only when it is not ok
+    previous = alert_state(rows[1].status) if len(rows) > 1 else "ok"
+    if state == previous:
+        return None
+    return {
+        "event": "sync.state_changed",
+        "connection_id": connection_id,
+        "run_id": run_id,
+        "state": state,
+        "previous": previous,
+        "reason": rows[0].reason,
+        "at": utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }

@@ -1,0 +1,53 @@
+"""The dashboard: web pages at `/dashboard` for the people who operate the sync.
+
+Server-rendered HTML (Jinja2) with htmx (vendored in `static/`, no CDN): overview, runs and
+their logs, actions (sync now or later, one list, dry run, a held run with mass deletes
+allowed), the conflict inbox and the quarantine. Routes call the same services as the API
+(`sync.service`, `store.service`, `auth.service`) and run no queries of their own.
+
+Signing in takes an API token once; a signed, HttpOnly, SameSite session cookie keeps the
+tenant (see `session`), every state-changing request carries the session's CSRF token, and
+each request sees only its tenant's data. Pages update live from the app's event bus through
+`/dashboard/events`, or by polling when the app has none.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from todosync.api import problems
+from todosync.config import Settings
+from todosync.dashboard import render, routes
+from todosync.dashboard.render import PREFIX, Renderer
+from todosync.dashboard.routes import missing
+from todosync.dashboard.session import Signer
+
+__all__ = ["install"]
+
+_log = logging.getLogger(__name__)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Adds the dashboard's routes and static files to `app`."""
+    secret = settings.session_secret
+    if secret is None:
+        # Sessions then end with the process and are not shared by replicas: fine for one
+        # `serve` or the demo; a deployment sets TODOSYNC_SESSION_SECRET.
+        _log.info("no TODOSYNC_SESSION_SECRET: dashboard sessions last until restart")
+        key = secrets.token_urlsafe(32)
+    else:
+        key = secret.get_secret_value()
+    app.state.dashboard = Renderer(signer=Signer(key))
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    # for the `Allow` header of a 405 on a dashboard path
+    app.state.route_methods = [
+        *getattr(app.state, "route_methods", []),
+        *problems.route_methods(routes.ROUTERS),
+    ]
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=render.STATIC), name="dashboard-static")
+    app.include_router(missing.router)  # after the static files, which it would hide

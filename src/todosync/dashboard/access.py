@@ -1,0 +1,111 @@
+"""Who is asking: request dependencies for the session, the signed-in tenant and CSRF checks.
+
+Every dashboard route that shows tenant data depends on `viewer` (signed in, token still
+live); every route that changes anything depends on `csrf_checked` as well, which compares
+the form field `csrf_token` (or the `X-CSRF-Token` header that htmx sends) with the session's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from todosync.api import deps
+from todosync.auth import service as auth_service
+from todosync.dashboard.render import Renderer
+from todosync.dashboard.session import CSRF_FIELD, CSRF_HEADER, SessionData, csrf_matches
+from todosync.errors import AuthenticationFailed
+
+__all__ = [
+    "CheckedAnonymous",
+    "CheckedViewer",
+    "CsrfRejected",
+    "CurrentViewer",
+    "SignInRequired",
+    "Viewer",
+    "any_session",
+    "renderer",
+]
+
+
+class SignInRequired(Exception):
+    """The request has no live signed-in session; the route class sends it to sign in."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "")
+        self.message = message
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token (403)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """A signed-in tenant and its session."""
+
+    tenant_id: int
+    session: SessionData
+
+
+def renderer(request: Request) -> Renderer:
+    found: Renderer = request.app.state.dashboard
+    return found
+
+
+def _session(request: Request) -> SessionData | None:
+    return renderer(request).signer.load(request)
+
+
+def any_session(request: Request) -> SessionData:
+    """The request's session, or a new anonymous one."""
+    return _session(request) or SessionData.anonymous()
+
+
+async def viewer(request: Request, db: deps.Session) -> Viewer:
+    """The signed-in tenant, whose token must still be live (revoking it ends the session)."""
+    session = _session(request)
+    if session is None or session.tenant_id is None or session.token_hash is None:
+        raise SignInRequired()
+    try:
+        tenant_id = await auth_service.authenticate_hash(db, token_hash=session.token_hash)
+    except AuthenticationFailed:
+        raise SignInRequired("The API token of this session was revoked; sign in again.") from None
+    if tenant_id != session.tenant_id:
+        raise SignInRequired()
+    return Viewer(tenant_id=tenant_id, session=session)
+
+
+async def _check(request: Request, session: SessionData) -> None:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()  # Starlette keeps it: the route reads it again for free
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not csrf_matches(session.csrf, given):
+        raise CsrfRejected()
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer)]
+
+
+async def csrf_checked(request: Request, found: CurrentViewer) -> Viewer:
+    """The viewer, once the request has proved it comes from a dashboard page."""
+    await _check(request, found.session)
+    return found
+
+
+async def anonymous_checked(request: Request) -> SessionData:
+    """The (possibly anonymous) session, once the request carries its CSRF token; for the
+    sign-in form, so that no other site can sign a browser in (login CSRF)."""
+    session = _session(request)
+    if session is None:
+        raise CsrfRejected()
+    await _check(request, session)
+    return session
+
+
+CheckedViewer = Annotated[Viewer, Depends(csrf_checked)]
+CheckedAnonymous = Annotated[SessionData, Depends(anonymous_checked)]

@@ -1,0 +1,19 @@
+"""The dashboard's routers, one module per page family."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from todosync.dashboard.routes import actions, conflicts, live, overview, quarantine, runs, signin
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    overview.router,
+    runs.router,
+    actions.router,
+    conflicts.router,
+    quarantine.router,
+    live.router,
+)

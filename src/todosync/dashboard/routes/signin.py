@@ -1,0 +1,58 @@
+"""Signing in with an API token, and out again."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from todosync.api import deps
+from todosync.auth import service as auth_service
+from todosync.auth import tokens
+from todosync.dashboard import access
+from todosync.dashboard.errors import DashboardRoute
+from todosync.dashboard.render import PREFIX
+from todosync.dashboard.session import SessionData
+from todosync.errors import AuthenticationFailed
+
+__all__ = ["router"]
+
+router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+
+# Tokens are ~47 characters; a longer field is no token, and is not worth hashing.
+_MAX_TOKEN_LENGTH = 200
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request) -> Response:
+    session = access.any_session(request)
+    return access.renderer(request).page(request, "sign_in.html", session=session)
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, db: deps.Session, session: access.CheckedAnonymous) -> Response:
+    """Checks the token once; the session then keeps the tenant and the token's hash."""
+    render = access.renderer(request)
+    token = (await request.form()).get("token")
+    token = token.strip() if isinstance(token, str) else ""
+    try:
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            raise AuthenticationFailed("the API token is unknown or revoked")
+        tenant_id = await auth_service.authenticate(db, token=token)
+    except AuthenticationFailed:
+        # the same page with a message; never the token itself
+        context = {"error": "The API token is unknown or revoked."}
+        return render.page(
+            request, "sign_in.html", session=session, context=context, status_code=401
+        )
+    signed_in = session.signed_in(tenant_id=tenant_id, token_hash=tokens.hash_token(token))
+    return render.redirect(request, PREFIX, session=signed_in, flash="Signed in.")
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: access.CheckedAnonymous) -> Response:
+    """Forgets the tenant (a fresh anonymous session replaces the old one)."""
+    del session  # checked for its CSRF token only
+    fresh = SessionData.anonymous()
+    return access.renderer(request).redirect(
+        request, f"{PREFIX}/sign-in", session=fresh, flash="Signed out."
+    )

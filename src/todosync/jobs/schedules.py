@@ -1,0 +1,120 @@
+"""Queries of the periodic scheduler: its `SyncSchedule` rows and what recent runs changed.
+
+Callers own the transaction; functions flush but never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.jobs.adaptive import Observation
+from todosync.store.models import Connection
+from todosync.sync.models import SyncRun, SyncSchedule
+
+__all__ = [
+    "claim",
+    "clear",
+    "list_schedules",
+    "primary_connections",
+    "put",
+    "recent_changes",
+]
+
+_FINISHED = ("ok", "partial", "held", "degraded", "failed")
+
+
+async def primary_connections(session: AsyncSession) -> list[tuple[int, int]]:
+    """(connection id, tenant id) of each tenant's connection: the oldest, as the sync API
+    takes it."""
+    statement = sa.select(sa.func.min(Connection.id), Connection.tenant_id).group_by(
+        Connection.tenant_id
+    )
+    return [
+        (connection_id, tenant_id) for connection_id, tenant_id in await session.execute(statement)
+    ]
+
+
+async def list_schedules(session: AsyncSession) -> Sequence[SyncSchedule]:
+    return (await session.execute(sa.select(SyncSchedule))).scalars().all()
+
+
+async def put(
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    next_run_at: datetime,
+    interval_s: float,
+    now: datetime,
+) -> None:
+    """Sets a connection's next periodic run (creating its row if needed)."""
+    row = await session.get(SyncSchedule, connection_id)
+    if row is None:
+        session.add(
+            SyncSchedule(
+                connection_id=connection_id,
+                next_run_at=next_run_at,
+                interval_s=interval_s,
+                updated_at=now,
+            )
+        )
+    else:
+        row.next_run_at, row.interval_s, row.updated_at = next_run_at, interval_s, now
+    await session.flush()
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    due_at: datetime,
+    next_run_at: datetime,
+    interval_s: float,
+    now: datetime,
+) -> bool:
+    """Moves a due periodic run to `next_run_at`, only if it is still due at `due_at`: of two
+    schedulers that saw the same due time, one wins and queues the run."""
+    result = await session.execute(
+        sa.update(SyncSchedule)
+        .where(SyncSchedule.connection_id == connection_id, SyncSchedule.next_run_at == due_at)
+        .values(next_run_at=next_run_at, interval_s=interval_s, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(_rowcount(result))
+
+
+async def clear(session: AsyncSession) -> None:
+    """Forgets every periodic run (the scheduler is off)."""
+    await session.execute(sa.delete(SyncSchedule))
+
+
+async def recent_changes(
+    session: AsyncSession, *, connection_id: int, since: datetime
+) -> list[Observation]:
+    """Finished real runs since `since`, with the entities each changed on either side."""
+    statement = (
+        sa.select(SyncRun.finished_at, SyncRun.counts)
+        .where(SyncRun.connection_id == connection_id, SyncRun.status.in_(_FINISHED))
+        .where(SyncRun.dry_run.is_(False), SyncRun.finished_at >= since)
+        .order_by(SyncRun.id)
+    )
+    return [
+        Observation(at=finished_at, changes=_changes(counts))
+        for finished_at, counts in await session.execute(statement)
+    ]
+
+
+def _changes(counts: dict[str, Any] | None) -> int:
+    total = 0
+    for side in ("local", "remote"):
+        per_side = (counts or {}).get(side) or {}
+        total += sum(int(per_side.get(key, 0)) for key in ("created", "updated", "deleted"))
+    return total
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

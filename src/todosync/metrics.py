@@ -1,0 +1,245 @@
+"""Prometheus metrics of one app: per-process series plus a database snapshot per scrape.
+
+Two kinds of series, so that every replica reports the same shared state:
+
+- **from the database, at scrape time** (`render`): run and entity counters summed from the
+  finished runs, the number of connections whose last run ended in each status, sync lag,
+  pending local changes, open conflicts and quarantined entities. Aggregated over all
+  connections: `/metrics` needs no token, so it carries no tenant's ids or names.
+- **per process**, kept in the app's own `CollectorRegistry` (no module-global state): external
+  requests and their durations (the external client's `on_request` hook), run durations (the
+  process that ran them) and the circuit breaker of this process's client.
+
+Counters read from the database shrink when run retention deletes old runs; each `Metrics`
+keeps them monotonic by carrying such drops forward, so `rate()` sees no reset (a scrape that
+spans a purge under-counts the runs that finished meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import prometheus_client
+import sqlalchemy as sa
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync.clock import utc_now
+from todosync.store.models import Connection
+from todosync.sync import queries
+from todosync.sync.models import SyncRun
+
+__all__ = ["CONTENT_TYPE", "Metrics", "Snapshot", "read_snapshot"]
+
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+FINISHED_STATUSES = ("ok", "partial", "held", "degraded", "failed")
+_SIDE_ACTIONS = ("created", "updated", "deleted")
+_OTHER_ACTIONS = ("conflicts", "skipped", "quarantined", "failed")
+# The breaker's half-open state still refuses all but one probe, so it counts as open.
+_OPEN_STATES = frozenset({"open", "half_open"})
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Shared state read from the database for one scrape, summed over all connections."""
+
+    runs: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, trigger) -> n
+    entities: dict[tuple[str, str], int] = field(default_factory=dict)  # (action, side) -> n
+    last_status: dict[str, int] = field(default_factory=dict)  # status -> connections
+    lag_s: float = 0.0
+    pending_changes: int = 0
+    conflicts_open: int = 0
+    quarantined: int = 0
+
+
+async def read_snapshot(session: AsyncSession, *, now: datetime | None = None) -> Snapshot:
+    """Reads the shared state through the sync status queries, connection by connection."""
+    now = now or utc_now()
+    snapshot = Snapshot(runs=await _run_totals(session), entities=await _entity_totals(session))
+    lag, pending, conflicts, quarantined = 0.0, 0, 0, 0
+    connections = await session.execute(sa.select(Connection.id, Connection.tenant_id))
+    for connection_id, tenant_id in connections.all():
+        scope = {"connection_id": connection_id}
+        last = await _last_run(session, connection_id)
+        if last is not None:
+            status, since = last
+            snapshot.last_status[status] = snapshot.last_status.get(status, 0) + 1
+            lag = max(lag, (now - since).total_seconds())
+        pending += await queries.count_pending_changes(session, tenant_id=tenant_id, **scope)
+        conflicts += await queries.count_open_conflicts(session, **scope)
+        quarantined += await queries.count_quarantined(session, **scope)
+    return Snapshot(
+        runs=snapshot.runs,
+        entities=snapshot.entities,
+        last_status=snapshot.last_status,
+        lag_s=max(0.0, lag),
+        pending_changes=pending,
+        conflicts_open=conflicts,
+        quarantined=quarantined,
+    )
+
+
+def _finished() -> tuple[sa.ColumnElement[bool], ...]:
+    # dry runs change nothing: they are plans, not syncs
+    return (SyncRun.finished_at.is_not(None), SyncRun.dry_run.is_(False))
+
+
+async def _run_totals(session: AsyncSession) -> dict[tuple[str, str], int]:
+    statement = (
+        sa.select(SyncRun.status, SyncRun.trigger, sa.func.count())
+        .where(*_finished())
+        .group_by(SyncRun.status, SyncRun.trigger)
+    )
+    return {(s, t): int(n) for s, t, n in (await session.execute(statement)).all()}
+
+
+async def _entity_totals(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Sums the runs' `counts` documents in the database (JSON paths work on both dialects)."""
+    paths: list[tuple[tuple[str, ...], str, str]] = [
+        ((side, action), side, action) for side in ("local", "remote") for action in _SIDE_ACTIONS
+    ]
+    paths += [((action,), "any", action) for action in _OTHER_ACTIONS]
+    columns = [
+        sa.func.coalesce(sa.func.sum(SyncRun.counts[path].as_integer()), 0) for path, _, _ in paths
+    ]
+    row = (await session.execute(sa.select(*columns).where(*_finished()))).one()
+    return {(action, side): int(total) for (_, side, action), total in zip(paths, row, strict=True)}
+
+
+async def _last_run(session: AsyncSession, connection_id: int) -> tuple[str, datetime] | None:
+    """The status of the connection's last finished sync (dry runs are plans, not syncs), and
+    when both sides last agreed: its last `ok` run, else its first run (never agreed)."""
+    finished = (SyncRun.connection_id == connection_id, *_finished())
+    last = await session.execute(
+        sa.select(SyncRun.status)
+        .where(*finished)
+        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
+        .limit(1)
+    )
+    status = last.scalar_one_or_none()
+    if status is None:
+        return None
+    agreed = sa.select(sa.func.max(SyncRun.finished_at)).where(*finished, SyncRun.status == "ok")
+    first = sa.select(sa.func.min(SyncRun.created_at)).where(*finished)
+    since = (await session.execute(agreed)).scalar_one_or_none()
+    return status, since or (await session.execute(first)).scalar_one()
+
+
+class _Monotonic:
+    """Keeps database-derived counters from going down when old rows are deleted."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, ...], int] = {}
+        self._carried: dict[tuple[str, ...], int] = {}
+
+    def __call__(self, key: tuple[str, ...], value: int) -> int:
+        previous = self._last.get(key, value)
+        if value < previous:
+            self._carried[key] = self._carried.get(key, 0) + previous - value
+        self._last[key] = value
+        return value + self._carried.get(key, 0)
+
+    def all(self, current: dict[tuple[str, str], int]) -> list[tuple[tuple[str, str], int]]:
+        """Current values, plus 0 for label sets seen before whose rows are all gone now."""
+        keys = set(current) | {(k[0], k[1]) for k in self._last}
+        return [(key, self(key, current.get(key, 0))) for key in sorted(keys)]
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, snapshot: Snapshot, *, runs: _Monotonic, entities: _Monotonic) -> None:
+        self._snapshot = snapshot
+        self._runs = runs
+        self._entities = entities
+
+    def collect(self) -> Iterator[prometheus_client.Metric]:
+        s = self._snapshot
+        runs = CounterMetricFamily(
+            "todosync_sync_runs",
+            "Finished sync runs (dry runs excluded).",
+            labels=["status", "trigger"],
+        )
+        for (status, trigger), n in self._runs.all(s.runs):
+            runs.add_metric([status, trigger], n)
+        yield runs
+        entities = CounterMetricFamily(
+            "todosync_sync_entities", "Entities handled by sync runs.", labels=["action", "side"]
+        )
+        for (action, side), n in self._entities.all(s.entities):
+            entities.add_metric([action, side], n)
+        yield entities
+        last = GaugeMetricFamily(
+            "todosync_sync_last_status",
+            "Connections whose last finished run ended in each status.",
+            labels=["status"],
+        )
+        for status in FINISHED_STATUSES:
+            last.add_metric([status], s.last_status.get(status, 0))
+        yield last
+        yield _gauge(
+            "todosync_sync_lag_seconds", "Longest time since a connection last synced.", s.lag_s
+        )
+        yield _gauge(
+            "todosync_pending_changes", "Local changes waiting to be pushed.", s.pending_changes
+        )
+        yield _gauge("todosync_conflicts_open", "Conflicts open for review.", s.conflicts_open)
+        yield _gauge("todosync_quarantined", "Entities in quarantine.", s.quarantined)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+class Metrics:
+    """The metrics of one app (or worker): its own registry, never the global one."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._runs = _Monotonic()
+        self._entities = _Monotonic()
+        self.external_requests = prometheus_client.Counter(
+            "todosync_external_requests",
+            "Requests sent to the external API (each attempt); status 'error' when none came.",
+            ["method", "status"],
+            registry=self.registry,
+        )
+        self.external_request_duration = prometheus_client.Histogram(
+            "todosync_external_request_duration_seconds",
+            "Duration of requests to the external API.",
+            ["method"],
+            registry=self.registry,
+        )
+        self.sync_duration = prometheus_client.Histogram(
+            "todosync_sync_duration_seconds",
+            "Duration of the sync runs this process carried out.",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.circuit_open = prometheus_client.Gauge(
+            "todosync_circuit_open",
+            "1 while this process's circuit breaker to the external API is open or half-open.",
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, status: int | None, duration_s: float) -> None:
+        """The external client's `on_request` hook."""
+        self.external_requests.labels(method, "error" if status is None else str(status)).inc()
+        self.external_request_duration.labels(method).observe(duration_s)
+
+    def observe_run(self, *, duration_s: float) -> None:
+        self.sync_duration.observe(duration_s)
+
+    def track_circuit(self, state: Callable[[], str]) -> None:
+        """Reads the breaker's state (`state()`) at every scrape."""
+        self.circuit_open.set_function(lambda: 1.0 if state() in _OPEN_STATES else 0.0)
+
+    async def render(self, sessionmaker: async_sessionmaker[AsyncSession]) -> bytes:
+        """The Prometheus text of this process's series and the database's current state."""
+        async with sessionmaker() as session:
+            snapshot = await read_snapshot(session)
+        scrape = CollectorRegistry(auto_describe=False)
+        scrape.register(self.registry)
+        scrape.register(_SnapshotCollector(snapshot, runs=self._runs, entities=self._entities))
+        return prometheus_client.generate_latest(scrape)

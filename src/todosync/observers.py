@@ -1,0 +1,181 @@
+"""`RunObserver`: what the sync engine tells the outside about a run, and the one
+implementation that turns it into live events, metrics and alerts.
+
+The engine calls `run_started`, `run_progress` (from its progress callback) and `run_finished`
+(after the run is recorded, with the run's log entries). Nothing here may fail or slow a run:
+each consumer's error is logged and swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from todosync import alerts, events, metrics
+from todosync.config import Settings
+from todosync.sync.models import SyncConflict, SyncLog
+from todosync.sync.report import RunReport
+
+__all__ = ["ENTITY_EVENTS_MAX", "Observers", "RunObserver", "for_process"]
+
+log = logging.getLogger(__name__)
+
+# Past this many changed entities in one run, one summary event replaces the per-entity ones.
+ENTITY_EVENTS_MAX = 200
+# Progress events at most this often per run (the first and the last always go).
+_PROGRESS_EVERY_S = 0.5
+
+
+class RunObserver(Protocol):
+    """Told about a run by the engine; `run_finished` comes after the run is recorded."""
+
+    async def run_started(self, *, run_id: int, trigger: str, tenant_id: int) -> None: ...
+
+    def run_progress(self, *, run_id: int, tenant_id: int, done: int, total: int) -> None: ...
+
+    async def run_finished(
+        self, *, report: RunReport, connection_id: int, tenant_id: int
+    ) -> None: ...
+
+
+class Observers:
+    """Publishes events to `bus`, observes durations in `metrics`, alerts through `notifier`;
+    each of them optional."""
+
+    def __init__(
+        self,
+        *,
+        bus: events.EventBus | None = None,
+        metrics: metrics.Metrics | None = None,
+        notifier: alerts.Notifier | None = None,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker  # to read what a run changed, for the events
+        self.bus = bus
+        self.metrics = metrics
+        self.notifier = notifier
+        self._last_progress: dict[int, float] = {}
+
+    def _publish(self, kind: str, tenant_id: int, **data: Any) -> None:
+        if self.bus is not None:
+            try:
+                self.bus.publish(events.Event(kind, tenant_id, data))
+            except Exception:
+                log.exception("live event %s not published", kind)
+
+    async def run_started(self, *, run_id: int, trigger: str, tenant_id: int) -> None:
+        self._publish("run.started", tenant_id, run_id=run_id, trigger=trigger)
+
+    def run_progress(self, *, run_id: int, tenant_id: int, done: int, total: int) -> None:
+        now = time.monotonic()
+        last = self._last_progress.get(run_id)
+        if last is not None and done < total and now - last < _PROGRESS_EVERY_S:
+            return
+        self._last_progress[run_id] = now
+        self._publish("run.progress", tenant_id, run_id=run_id, done=done, total=total)
+
+    async def run_finished(self, *, report: RunReport, connection_id: int, tenant_id: int) -> None:
+        self._last_progress.pop(report.run_id, None)
+        if self.bus is not None and self.sessionmaker is not None:
+            try:
+                await self._publish_changes(report.run_id, tenant_id)
+            except Exception:
+                log.exception("live events of run %s not published", report.run_id)
+        self._publish(
+            "run.finished",
+            tenant_id,
+            run_id=report.run_id,
+            status=report.status,
+            dry_run=report.dry_run,
+            counts=report.counts,
+        )
+        if self.metrics is not None and not report.dry_run:
+            self.metrics.observe_run(duration_s=report.duration_s)
+        if self.notifier is not None:
+            try:
+                await self.notifier.run_finished(
+                    run_id=report.run_id, connection_id=connection_id, dry_run=report.dry_run
+                )
+            except Exception:
+                log.exception("alert for run %s not sent", report.run_id)
+
+    async def _publish_changes(self, run_id: int, tenant_id: int) -> None:
+        """`entity.changed` per entity the run changed (one summary past `ENTITY_EVENTS_MAX`)
+        and `conflict.opened` per conflict it opened, read from what the run recorded."""
+        assert self.sessionmaker is not None
+        async with self.sessionmaker() as session:
+            changed = await _changed_entities(session, run_id=run_id, limit=ENTITY_EVENTS_MAX + 1)
+            conflicts = await _opened_conflicts(session, run_id=run_id)
+        if len(changed) > ENTITY_EVENTS_MAX:
+            self._publish("entity.changed", tenant_id, run_id=run_id, many=True)
+        else:
+            for kind, local_id, action, side in changed:
+                self._publish(
+                    "entity.changed",
+                    tenant_id,
+                    run_id=run_id,
+                    entity=kind,
+                    id=local_id,
+                    action=action,
+                    side=side,
+                )
+        for conflict_id in conflicts:
+            self._publish("conflict.opened", tenant_id, run_id=run_id, id=conflict_id)
+
+    def conflict_resolved(self, *, tenant_id: int, conflict_id: int) -> None:
+        self._publish("conflict.resolved", tenant_id, id=conflict_id)
+
+
+# Two small reads of what a run recorded, kept here rather than in `sync.queries` because only
+# the live events need them (and they stop at a limit, unlike the run's log page).
+
+
+async def _changed_entities(
+    session: AsyncSession, *, run_id: int, limit: int
+) -> Sequence[tuple[str, int, str, str]]:
+    statement = (
+        sa.select(SyncLog.kind, SyncLog.local_id, SyncLog.action, SyncLog.side)
+        .where(SyncLog.run_id == run_id, SyncLog.outcome == "ok", SyncLog.local_id.is_not(None))
+        .order_by(SyncLog.id)
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    return [(k, int(i or 0), a, s) for k, i, a, s in rows]
+
+
+async def _opened_conflicts(session: AsyncSession, *, run_id: int) -> Sequence[int]:
+    statement = sa.select(SyncConflict.id).where(SyncConflict.run_id == run_id)
+    return list((await session.execute(statement.order_by(SyncConflict.id))).scalars())
+
+
+@contextlib.asynccontextmanager
+async def for_process(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    metrics: metrics.Metrics | None = None,
+) -> AsyncIterator[Observers]:
+    """Observers for a process that runs syncs without serving streams (a CLI sync, a worker):
+    on PostgreSQL its events reach every `serve` through NOTIFY; on SQLite there is no one to
+    tell, so it publishes nothing. Sends what is pending before it returns."""
+    bus = events.create_bus(settings.database_url, listen=False)
+    notifier = alerts.from_settings(settings, sessionmaker=sessionmaker)
+    shared = isinstance(bus, events.PostgresBus)
+    await bus.start()
+    try:
+        yield Observers(
+            bus=bus if shared else None,
+            metrics=metrics,
+            notifier=notifier,
+            sessionmaker=sessionmaker,
+        )
+    finally:
+        await bus.aclose()
+        if notifier is not None:
+            await notifier.aclose()

@@ -1,0 +1,61 @@
+"""What `todosync quarantine list|replay` does, over the same service functions as the API
+(`sync.service`), each in one transaction of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from todosync.db.session import run_in_transaction
+from todosync.store import models
+from todosync.sync import service
+from todosync.sync.schemas import QuarantineOut
+
+__all__ = ["describe", "list_all", "replay"]
+
+_PAGE = 200
+
+
+async def list_all(database_url: str, *, tenant_id: int = models.DEFAULT_TENANT_ID) -> list[Any]:
+    """Every quarantined entity of the tenant, oldest first, as the API shows them (JSON-ready)."""
+
+    async def work(session: AsyncSession) -> list[Any]:
+        found: list[Any] = []
+        after = 0
+        while True:
+            page = await service.list_quarantine(
+                session, tenant_id=tenant_id, after_id=after, limit=_PAGE
+            )
+            found += [QuarantineOut.of(row).model_dump(mode="json") for row in page.rows]
+            if page.last_id is None:
+                return found
+            after = page.last_id
+
+    return await run_in_transaction(database_url, work)
+
+
+async def replay(
+    database_url: str, *, quarantine_id: int | None, tenant_id: int = models.DEFAULT_TENANT_ID
+) -> int:
+    """Releases one quarantined entity (NotFoundError if unknown), or all of them when
+    `quarantine_id` is None, for the next run; returns how many."""
+
+    async def work(session: AsyncSession) -> int:
+        if quarantine_id is None:
+            return await service.replay_all_quarantined(session, tenant_id=tenant_id)
+        await service.replay_quarantined(session, quarantine_id, tenant_id=tenant_id)
+        return 1
+
+    return await run_in_transaction(database_url, work)
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """One line per entity: id, entity, ids, attempts, next retry, reason (no user text)."""
+    external = entry["external_id"] or "-"
+    local = entry["local_id"] if entry["local_id"] is not None else "-"
+    retry = entry["next_retry_at"] or "-"
+    return (
+        f"{entry['id']} {entry['entity']} external={external} local={local} "
+        f"attempts={entry['attempts']} next_retry_at={retry} reason={entry['reason']}"
+    )
