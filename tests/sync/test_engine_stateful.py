@@ -280,6 +280,8 @@ class Env:
 
     def clean(self) -> None:
         """Deletes every row the migrations did not make (as the autouse fixture does)."""
+        # no pooled connection of the last example carries over into this one
+        self.run(self.engine.dispose())
         with self.blocking_engine.begin() as connection:
             for table in reversed(registry.metadata().sorted_tables):
                 statement = sa.delete(table)
