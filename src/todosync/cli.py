@@ -269,7 +269,8 @@ def tokens_create(
 def tokens_revoke(
     token: Annotated[str, typer.Argument(help="The token to take back.", show_default=False)],
 ) -> None:
-    """Revoke an API token: requests that carry it get 401 from now on."""
+    """Revoke an API token: requests that carry it get 401 from now on (a running `serve`
+    may accept it for TODOSYNC_TOKEN_CACHE_SECONDS more, 5 by default)."""
     from todosync.auth import service as auth_service
     from todosync.db.session import run_in_transaction
 

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     sync_interval_max_seconds: float = Field(default=600.0, gt=0)
     lease_ttl_seconds: float = Field(default=15.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
+    # how long `serve` remembers a live API token (so a revoked one works that much longer)
+    token_cache_seconds: float = Field(default=5.0, ge=0)
     mass_delete_min: int = Field(default=10, ge=1)
     mass_delete_percent: float = Field(default=50.0, ge=0, le=100)
     max_entity_attempts: int = Field(default=5, ge=1)

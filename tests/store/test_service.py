@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.api import make_tenant_token
 from tests.fixtures.store import load, make_item, make_list
+from todosync.clock import utc_now
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import service
 from todosync.store.models import DEFAULT_TENANT_ID, TodoItem, TodoList
@@ -180,4 +182,57 @@ async def test_pages_report_where_the_next_starts(session: AsyncSession) -> None
     rest = await service.list_lists(session, tenant_id=TENANT, after_id=ids[2], limit=3)
     assert [row.id for row in rest.rows] == ids[3:]
     assert rest.last_id is None
+    await session.rollback()
+
+
+async def test_items_of_a_deleted_list_are_not_found_and_the_list_is_named(
+    session: AsyncSession,
+) -> None:
+    """An item that is live itself but whose list is a tombstone is unreachable, and the
+    error says that the list is missing (the item queries check the list in one statement)."""
+    todo = await make_list(session)
+    item = await make_item(session, todo_list=todo)
+    await session.execute(
+        sa.update(TodoList).where(TodoList.id == todo.id).values(deleted_at=utc_now())
+    )
+    calls = [
+        service.get_item(session, item.id, tenant_id=TENANT, list_id=todo.id),
+        service.update_item(session, item.id, tenant_id=TENANT, list_id=todo.id, completed=True),
+        service.list_items(session, tenant_id=TENANT, list_id=todo.id, limit=5),
+    ]
+    for call in calls:
+        with pytest.raises(NotFoundError, match=f"list {todo.id} not found"):
+            await call
+    await session.rollback()
+
+
+async def test_a_missing_item_of_a_live_list_names_the_item(session: AsyncSession) -> None:
+    """An unknown item of a live list is an item error, and an empty live list an empty page."""
+    todo = await make_list(session)
+    with pytest.raises(NotFoundError, match="item 999 not found"):
+        await service.get_item(session, 999, tenant_id=TENANT, list_id=todo.id)
+    page = await service.list_items(session, tenant_id=TENANT, list_id=todo.id, limit=5)
+    assert (list(page.rows), page.last_id) == ([], None)
+    unknown = todo.id + 1_000
+    with pytest.raises(NotFoundError, match=f"list {unknown} not found"):
+        await service.list_items(session, tenant_id=TENANT, list_id=unknown, limit=5)
+    await session.rollback()
+
+
+async def test_item_pages_are_rows_of_the_response_columns(session: AsyncSession) -> None:
+    """A page of items carries exactly the fields that the API shows, by id."""
+    todo = await make_list(session)
+    first = await make_item(session, todo_list=todo, description="a")
+    await make_item(session, todo_list=todo, description="b", completed=True)
+    page = await service.list_items(session, tenant_id=TENANT, list_id=todo.id, limit=1)
+    assert page.last_id == first.id
+    (row,) = page.rows
+    assert row._asdict() == {
+        "id": first.id,
+        "list_id": todo.id,
+        "description": "a",
+        "completed": False,
+        "created_at": first.created_at,
+        "updated_at": first.updated_at,
+    }
     await session.rollback()

@@ -368,10 +368,13 @@ async def _chaos(
     await chaos.check(history)
 
 
-# Requests cut short by injected timeouts and drops can leave an httpcore socket for the
-# garbage collector, which then warns inside whatever code runs next (seen once in 200 seeds).
+# Requests cut short by injected timeouts and drops can leave an httpcore socket (or its
+# asyncio transport) for the garbage collector, which then warns inside whatever code runs
+# next (each seen about once in 200 seeds).
 _SOCKETS_LEFT_TO_GC = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
+    "ignore:Exception ignored in. <function _SelectorTransport.__del__"
+    ":pytest.PytestUnraisableExceptionWarning",
 )
 
 

@@ -331,3 +331,56 @@ async def test_a_dry_run_changes_nothing_and_plans_what_the_real_run_does(
     assert planned == sorted([("list", "local", "update"), ("list", "remote", "create")])
     assert real.counts["local"]["updated"] == 1
     assert real.counts["remote"]["created"] == 2
+
+
+@pytest.mark.parametrize("side", SIDES)
+async def test_an_item_changed_and_changed_back_converges(
+    side: Side, fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """An item changed on one side, synced, then changed back remotely ends at the last value:
+    what an unchanged list's digest vouched for before the change does not outlive it."""
+    list_id = await _synced(fake_external, local, run_sync)
+    await run_sync()  # nothing to do: the lists are passed over by their digests
+    await _edit_item(side, fake_external, local, list_id, "Milk", description="Oat milk")
+    assert (await run_sync()).status == "ok"
+    await _edit_item("remote", fake_external, local, list_id, "Oat milk", description="Milk")
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    await _assert_converged(fake_external, local)
+    assert ("Milk", False) in (await local.snapshot())[0][1]
+
+
+async def test_a_run_with_nothing_to_do_counts_every_entity_unchanged(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """Lists passed over whole (by their digest) still count each of their items as skipped."""
+    fake_external.create_list("Groceries", items=["Milk", "Eggs", "Bread"])
+    fake_external.create_list("Chores", items=["Dishes"])
+    await run_sync()
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    assert report.counts["skipped"] == 2 + 4
+
+
+async def test_a_remote_copy_of_an_item_of_an_unchanged_list_is_removed(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """A remote item carrying the uid of an item mapped in another, unchanged list is a
+    duplicate: it is deleted remotely, not imported, though that list is passed over."""
+    await _synced(fake_external, local, run_sync)
+    await run_sync()
+    state = fake_external.state()
+    milk = remote_item_id(state, "Groceries", "Milk")
+    groceries = next(tl for tl in state if tl["name"] == "Groceries")
+    milk_uid = next(i["source_id"] for i in groceries["items"] if i["id"] == milk)
+    fake_external.add_item(remote_list_id(state, "Spare"), "Milk", source_id=milk_uid)
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    await _assert_converged(fake_external, local)
+    assert (await local.snapshot())[1] == ("Spare", [])

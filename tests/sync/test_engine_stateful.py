@@ -93,18 +93,31 @@ class Entity:
     # also moves when one of its items changes (the fake bumps it, as the real API may)
     local_t: int = 0
     remote_t: int = 0
+    # what the local side held when it deleted the entity (its tombstone keeps these fields)
+    local_last: Fields | None = None
 
     def get(self, side: Side) -> Fields | None:
         return self.local if side == "local" else self.remote
 
     def write(self, side: Side, value: Fields | None, t: int) -> None:
         if side == "local":
+            if value is None and self.local is not None:
+                self.local_last = self.local
             self.local, self.local_t = value, t
         else:
             self.remote, self.remote_t = value, t
 
     def agree(self, value: Fields | None) -> None:
         self.base = self.local = self.remote = value
+        self.local_last = None
+
+    def edited_remotely(self) -> bool:
+        """Changed remotely since the base, and not to what the local side last held: the
+        engine cannot tell that value from its own push whose answer was lost, so against a
+        local delete it is no edit."""
+        return self.remote != self.base and (
+            self.local is not None or self.remote != self.local_last
+        )
 
 
 @dataclass
@@ -206,8 +219,8 @@ class Model:
             elif local is None and remote is None:
                 continue  # deleted on both sides
             elif local is None:
-                if remote == base:
-                    outcome.calls += 1  # deleted here, unchanged remotely: DELETE
+                if not item.edited_remotely():
+                    outcome.calls += 1  # deleted here, not edited remotely: DELETE
                     continue
                 item.agree(remote)  # deleted here, edited remotely: comes back here
             else:
@@ -226,7 +239,11 @@ def _present(value: Fields | None) -> Fields:
 
 
 def _edited(lst: TodoList, side: Side) -> bool:
-    """Whether `side` changed the list, or changed or added one of its items, since the base."""
+    """Whether `side` changed the list, or changed or added one of its items, since the base
+    (remotely: `Entity.edited_remotely`)."""
+    if side == "remote":
+        entities: list[Entity] = [lst, *lst.items]
+        return any(e.remote is not None and e.edited_remotely() for e in entities)
     if lst.get(side) != lst.base:
         return True
     return any(i.get(side) is not None and i.get(side) != i.base for i in lst.items)

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
 from todosync import alerts, dashboard, events, metrics, observers
-from todosync.api import middleware, problems
+from todosync.api import middleware, problems, sessions
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from todosync.api.routes import events as events_routes
 from todosync.api.routes import health, items, lists, sync
+from todosync.auth import cache as token_cache
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
 from todosync.jobs import queue
@@ -52,6 +53,8 @@ def create_app(
     With `dispatcher`, the lifespan runs a `jobs.dispatcher.Dispatcher` that carries out the
     runs queued by `POST /api/sync`; without it they wait for another process. With
     `scheduler` (`serve` and `demo`), it also runs the periodic `jobs.scheduler.Scheduler`.
+    A live API token is remembered for `settings.token_cache_seconds` after it was looked up
+    (0: looked up on every request), so a revoked token stops working within that time.
     """
     if settings.run_mode is RunMode.DISTRIBUTED:
         # Runs are jobs for `todosync worker` processes: POST /api/sync enqueues them, and
@@ -78,6 +81,10 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = db_engine.create_sessionmaker(engine)
+    # GET and HEAD requests run in these (see `api.deps`).
+    app.state.read_sessionmaker = sessions.create_read_sessionmaker(engine)
+    app.state.write_gate = sessions.create_write_gate(engine)  # other requests pass it
+    app.state.token_cache = token_cache.TokenCache(ttl_s=settings.token_cache_seconds)
     app.state.enqueue_jobs = settings.run_mode is RunMode.DISTRIBUTED
     _observability(app, settings)
     app.state.dispatcher = (

@@ -1,10 +1,17 @@
 """Request dependencies. The session dependency owns the transaction: one session per request,
 committed when the route returns (before the response is sent, so a failed commit is a 5xx and
-never a false 2xx), rolled back on any error. Services and repositories only flush."""
+never a false 2xx), rolled back on any error. Services and repositories only flush.
+
+GET and HEAD requests never write (no route does, the dashboard's included), so their session
+is read-only (`api.sessions`): on SQLite it does not queue for the write lock, and a write in
+it fails loudly. Every other method gets a writing session (`BEGIN IMMEDIATE` on SQLite),
+after passing the app's write gate (on SQLite, one writing request at a time per process)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,16 +20,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 
 from todosync.auth import service as auth_service
+from todosync.auth.cache import TokenCache
 from todosync.errors import AuthenticationFailed
 
 __all__ = ["Session", "TenantId", "authenticated", "require_json"]
 
 _JSON_TYPES = ("application/json",)
+_READ_METHODS = frozenset({"GET", "HEAD"})
+_NO_GATE = contextlib.nullcontext()
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    state = request.app.state
+    sessionmaker: async_sessionmaker[AsyncSession]
+    gate: AbstractAsyncContextManager[object]
+    if request.method in _READ_METHODS:
+        sessionmaker, gate = state.read_sessionmaker, _NO_GATE
+    else:
+        sessionmaker, gate = state.sessionmaker, state.write_gate
+    async with gate, sessionmaker() as session:
         try:
             yield session
         except BaseException:
@@ -41,13 +57,18 @@ _bearer = HTTPBearer(
 
 
 async def authenticated(
+    request: Request,
     session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
-    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one."""
+    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one.
+
+    Live tokens are remembered for a few seconds (`app.state.token_cache`, see `auth.cache`).
+    """
     if credentials is None:
         raise AuthenticationFailed("send an API token as `Authorization: Bearer <token>`")
-    return await auth_service.authenticate(session, token=credentials.credentials)
+    cache: TokenCache = request.app.state.token_cache
+    return await auth_service.authenticate(session, token=credentials.credentials, cache=cache)
 
 
 TenantId = Annotated[int, Depends(authenticated)]

@@ -8,6 +8,7 @@ import enum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.auth import repository, tokens
+from todosync.auth.cache import TokenCache
 from todosync.clock import utc_now
 from todosync.errors import AuthenticationFailed, ValidationFailed
 from todosync.store.models import DEFAULT_TENANT_ID
@@ -66,9 +67,23 @@ async def revoke_token(session: AsyncSession, *, token: str) -> Revoked:
     return Revoked.REVOKED
 
 
-async def authenticate(session: AsyncSession, *, token: str) -> int:
-    """The tenant id of a live token; `AuthenticationFailed` for an unknown or revoked one."""
-    return await authenticate_hash(session, token_hash=tokens.hash_token(token))
+async def authenticate(
+    session: AsyncSession, *, token: str, cache: TokenCache | None = None
+) -> int:
+    """The tenant id of a live token; `AuthenticationFailed` for an unknown or revoked one.
+
+    With `cache`, a token found live within the cache's TTL is not looked up again (so a
+    revoked token may work for up to that TTL more; see `auth.cache`).
+    """
+    token_hash = tokens.hash_token(token)
+    if cache is not None:
+        cached = cache.get(token_hash)
+        if cached is not None:
+            return cached
+    tenant_id = await authenticate_hash(session, token_hash=token_hash)
+    if cache is not None:
+        cache.put(token_hash, tenant_id)
+    return tenant_id
 
 
 async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> int:

@@ -1,8 +1,10 @@
 """Async engines for SQLite and PostgreSQL from one plain `DATABASE_URL`.
 
 SQLite is made safe for a server and a CLI sharing one file: WAL, a busy timeout, foreign
-keys, and `BEGIN IMMEDIATE` for every transaction, because the driver's deferred BEGIN
-loses concurrent read-then-write updates (see LIBRARIES.md).
+keys, and `BEGIN IMMEDIATE` for every transaction that may write, because the driver's
+deferred BEGIN loses concurrent read-then-write updates (see LIBRARIES.md). Sessions from
+`create_read_sessionmaker` only read: they take a plain deferred `BEGIN`, so that they run
+beside a writer (WAL gives each a consistent snapshot) instead of queueing for its lock.
 """
 
 from __future__ import annotations
@@ -18,9 +20,19 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["async_url", "create_engine", "create_sessionmaker", "is_sqlite", "sync_url"]
+__all__ = [
+    "async_url",
+    "create_engine",
+    "create_read_sessionmaker",
+    "create_sessionmaker",
+    "is_sqlite",
+    "read_only_twin",
+    "sync_url",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# An execution option: the transaction only reads (see `create_read_sessionmaker`).
+_READ_ONLY = "todosync_read_only"
 
 
 def async_url(database_url: str) -> URL:
@@ -73,8 +85,25 @@ def _make_sqlite_safe(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that never writes. On SQLite they begin with a deferred `BEGIN`; a
+    write in one of them fails instead of waiting, so use them for reads only."""
+    return create_sessionmaker(engine.execution_options(**{_READ_ONLY: True}))
+
+
+def read_only_twin(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Read-only sessions (as `create_read_sessionmaker`) on the engine and with the settings of
+    `sessionmaker`, for code that is handed a sessionmaker rather than an engine."""
+    settings = dict(sessionmaker.kw)
+    bind: AsyncEngine = settings.pop("bind")
+    return async_sessionmaker(bind.execution_options(**{_READ_ONLY: True}), **settings)

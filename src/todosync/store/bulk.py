@@ -98,9 +98,7 @@ async def create_items(
 async def _insert_returning_ids(
     session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]
 ) -> dict[str, int]:
-    result = await session.execute(
-        sa.insert(table).returning(table.c.uid, table.c.id, sort_by_parameter_order=True), rows
-    )
+    result = await session.execute(sa.insert(table).returning(table.c.uid, table.c.id), rows)
     return dict(result.all())
 
 

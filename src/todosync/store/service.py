@@ -43,7 +43,7 @@ __all__ = [
     "update_list",
 ]
 
-RowT = TypeVar("RowT", TodoList, TodoItem)
+RowT = TypeVar("RowT", TodoList, TodoItem, repository.ItemRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +114,21 @@ async def get_item(
     session: AsyncSession, item_id: int, *, tenant_id: int, list_id: int
 ) -> TodoItem:
     """The live item of the tenant's live list, or `NotFoundError` (for the list or the item)."""
-    await get_list(session, list_id, tenant_id=tenant_id)
     row = await repository.get_item(session, tenant_id=tenant_id, list_id=list_id, item_id=item_id)
-    return _found(row, "item", item_id)
+    return await _found_item(session, row, tenant_id=tenant_id, list_id=list_id, item_id=item_id)
 
 
 async def list_items(
     session: AsyncSession, *, tenant_id: int, list_id: int, after_id: int = 0, limit: int
-) -> Page[TodoItem]:
-    """One page of a live list's live items with ids above `after_id`."""
-    await get_list(session, list_id, tenant_id=tenant_id)
+) -> Page[repository.ItemRow]:
+    """One page of a live list's live items with ids above `after_id`, as plain rows (the
+    columns of `repository.ItemRow`), or `NotFoundError` for the list."""
     rows = await repository.page_items(
         session, tenant_id=tenant_id, list_id=list_id, after_id=after_id, limit=limit + 1
     )
+    if not rows:
+        # an empty page, or no such list: only then is the list looked up on its own
+        await get_list(session, list_id, tenant_id=tenant_id)
     return _page(rows, limit=limit)
 
 
@@ -219,13 +221,22 @@ async def _locked_list(
 async def _locked_item(
     session: AsyncSession, *, tenant_id: int, list_id: int, item_id: int, expected: int | None
 ) -> TodoItem:
-    await get_list(session, list_id, tenant_id=tenant_id)
     row = await repository.get_item(
         session, tenant_id=tenant_id, list_id=list_id, item_id=item_id, for_update=True
     )
-    row = _found(row, "item", item_id)
+    row = await _found_item(session, row, tenant_id=tenant_id, list_id=list_id, item_id=item_id)
     _check_version(row, expected)
     return row
+
+
+async def _found_item(
+    session: AsyncSession, row: TodoItem | None, *, tenant_id: int, list_id: int, item_id: int
+) -> TodoItem:
+    """`row`, or `NotFoundError` naming the list when that is what is missing."""
+    if row is None:
+        # the item query also checks the list; only a miss pays for telling which is missing
+        await get_list(session, list_id, tenant_id=tenant_id)
+    return _found(row, "item", item_id)
 
 
 async def _apply(

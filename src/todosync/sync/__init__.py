@@ -9,7 +9,9 @@ One run, for one connection (`engine.SyncEngine.run`):
    their last sync, and the ledger's last-agreed snapshots. Content decides whether a side
    changed; skew-corrected `updated_at` decides only which of two conflicting writes is later
    (`merge.three_way`, remote wins a tie). Deletions are detected only after a complete pull,
-   and a plan that would delete too much is held.
+   and a plan that would delete too much is held. A list whose pulled digest equals the one
+   recorded when both sides last agreed on all of it, with nothing moved locally, is passed
+   over without reading its items (`settle`).
 4. **Apply** (`executor.Executor`): lists, then items; local writes in small bulk
    transactions, each with its ledger rows and log entries; remote calls with bounded
    concurrency, each followed by its own short transaction. A failing action is logged and

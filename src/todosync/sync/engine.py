@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
+from todosync.db import engine as db_engine
 from todosync.errors import NotFoundError, TodosyncError
 from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import PullResult, RemoteList
 from todosync.store import bulk
 from todosync.sync import actions as act
-from todosync.sync import lease, ledger, quarantine, runs
+from todosync.sync import lease, ledger, quarantine, runs, settle
 from todosync.sync import plan as planner
 from todosync.sync.executor import Executor, Progress
 from todosync.sync.models import SyncState
@@ -44,6 +45,8 @@ _SKEW_WARNING_S = 60.0
 # The `Date` header has one-second resolution, so a measured skew smaller than that is noise;
 # correcting by it would reorder writes made milliseconds apart on clocks that agree.
 _SKEW_RESOLUTION_S = 1.0
+# A run that created this many entities refreshes the database's statistics (PostgreSQL).
+_ANALYZE_AFTER_CREATED = 5_000
 
 
 def effective_skew(measured_s: float) -> float:
@@ -88,6 +91,8 @@ class SyncEngine:
         observer: RunObserver | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # the run's reads (the plan's inputs) never wait for the SQLite write lock
+        self.read_sessionmaker = db_engine.read_only_twin(sessionmaker)
         self.observer = observer  # live events, metrics, alerts (todosync.observers)
         self.should_stop = should_stop  # a graceful shutdown: see Executor.should_stop
         self._lease_lost = False  # set by the heartbeat when another holder took over
@@ -132,7 +137,7 @@ class SyncEngine:
             )
 
     async def _check_list(self, list_id: int) -> None:
-        async with self.sessionmaker() as session:
+        async with self.read_sessionmaker() as session:
             if await bulk.get_list(session, list_id, tenant_id=self.tenant_id) is None:
                 raise NotFoundError(f"list {list_id} not found")
 
@@ -256,11 +261,23 @@ class SyncEngine:
             destructive = set(map(id, plan.destructive))
             actions = [a for a in actions if id(a) not in destructive]
         tally.counts["skipped"] += plan.unchanged
+        list_rows = [row for row in data.ledger if row.kind == "list"]
+        await self._save_digests(settle.stale(list_rows, quiet=plan.quiet_lists))
         executor = self._executor(tally)
         try:
             await executor.apply(actions)
         except ext_errors.AuthenticationError as exc:
             return _Outcome("failed", reason=str(exc), skew_s=skew)
+        if not executor.skipped and pull.complete:
+            digests = settle.to_record(
+                list_rows,
+                remote_lists=data.remote_lists,
+                quiet=plan.quiet_lists,
+                unsure=settle.unsure_lists(pull.invalid, book.remote_lists()),
+                settled=data.settled,
+            )
+            await self._save_digests(digests)
+        await self._refresh_statistics(tally)
         if executor.skipped:
             outcome.status = "partial"
             outcome.reason = (
@@ -322,20 +339,35 @@ class SyncEngine:
     async def _load(
         self, pull: PullResult, list_id: int | None
     ) -> tuple[planner.PlanInput, quarantine.Book]:
-        async with self.sessionmaker() as session:
+        connection_id = self.connection_id
+        async with self.read_sessionmaker() as session:
             book = await quarantine.load(session, connection_id=self.connection_id)
-            rows = await ledger.load_rows(
-                session, connection_id=self.connection_id, list_id=list_id
-            )
             local = await ledger.changed_local_rows(
-                session,
-                tenant_id=self.tenant_id,
-                connection_id=self.connection_id,
-                list_id=list_id,
+                session, tenant_id=self.tenant_id, connection_id=connection_id, list_id=list_id
+            )
+            list_rows = await ledger.load_rows(
+                session, connection_id=connection_id, list_id=list_id, kind="list"
             )
             remote = pull.lists
             if list_id is not None:
-                remote = await self._scope_remote(session, pull.lists, rows, list_id)
+                remote = await self._scope_remote(session, pull.lists, list_rows, list_id)
+            settled = frozenset[str]()
+            if pull.complete:
+                unsure = settle.unsure_lists(pull.invalid, book.remote_lists())
+                settled = settle.settled(
+                    list_rows=list_rows, remote_lists=remote, local=local, unsure=unsure
+                )
+            # the items of the lists that are not settled (all of them when none is)
+            unsettled = [r.external_id for r in list_rows if r.external_id not in settled]
+            rows = list_rows + await ledger.load_rows(
+                session,
+                connection_id=connection_id,
+                list_id=list_id,
+                kind="item",
+                items_of=unsettled if settled else None,
+            )
+            claimed = settle.unmatched_source_ids(remote, settled=settled, rows=rows)
+            uid_rows = await ledger.rows_by_uid(session, connection_id=connection_id, uids=claimed)
         data = planner.PlanInput(
             remote_lists=remote,
             local=local,
@@ -344,6 +376,9 @@ class SyncEngine:
             complete=pull.complete,
             skew_s=effective_skew(pull.clock_skew_s),
             pulled_lists=len(pull.lists),
+            settled=settled,
+            settled_items=sum(len(r.items) for r in remote if r.id in settled),
+            uid_rows=uid_rows,
         )
         return data, book
 
@@ -396,6 +431,17 @@ class SyncEngine:
     def _stop_now(self) -> bool:
         """A graceful shutdown, or a lost lease: the executor starts no further action."""
         return self._lease_lost or (self.should_stop is not None and self.should_stop())
+
+    async def _save_digests(self, digests: Mapping[int, str | None]) -> None:
+        if digests:  # the usual no-change run records nothing: no transaction
+            async with self.sessionmaker.begin() as session:
+                await ledger.set_digests(session, digests)
+
+    async def _refresh_statistics(self, tally: Tally) -> None:
+        created = tally.counts["local"]["created"] + tally.counts["remote"]["created"]
+        if created >= _ANALYZE_AFTER_CREATED:
+            async with self.sessionmaker.begin() as session:
+                await ledger.refresh_statistics(session)
 
     async def _purge_tombstones(self) -> None:
         older_than = utc_now() - timedelta(seconds=self.settings.tombstone_retention_seconds)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.clock import utc_now
 from todosync.store import bulk
 from todosync.sync import actions as act
-from todosync.sync import ledger, runs
+from todosync.sync import ledger, runs, settle
 from todosync.sync.report import Tally
 
 __all__ = ["LocalWriter", "is_local"]
@@ -119,6 +119,8 @@ class LocalWriter:
             fields={"name": new.name},
             local_version=1,
             remote_updated_at=action.remote.updated_at,
+            # created here with all its items: both sides agree on the whole list
+            items_digest=settle.digest_of(action.remote),
         )
 
     def _item_rows(self, action: act.CreateLocalList, new: bulk.NewList) -> list[dict[str, Any]]:

@@ -67,6 +67,9 @@ class SyncState(Base):
     # A multi-step remote change in flight (e.g. a list re-create), written before it starts.
     intent: Mapped[str | None] = mapped_column(String(16), default=None)
     intent_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # A list's `fields.list_digest` as last agreed, with all its items; None when unknown
+    # (never for items). A run skips the items of a list whose pulled digest equals it.
+    items_digest: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class SyncRun(Base):

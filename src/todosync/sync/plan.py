@@ -50,6 +50,12 @@ class PlanInput:
     skew_s: float = 0.0
     # lists in the whole pull, when `remote_lists` was narrowed to one list's sync
     pulled_lists: int | None = None
+    # Remote lists known unchanged on both sides with all their items (`sync.settle`): the
+    # ledger rows of their items are not in `ledger`, and the planner does not visit them.
+    settled: frozenset[str] = frozenset()
+    settled_items: int = 0  # the ledger rows left out for them (the mass-delete guard's base)
+    # rows of settled lists whose uid a pulled entity carries (`settle.unmatched_source_ids`)
+    uid_rows: Sequence[LedgerRow] = ()
 
 
 @dataclass(slots=True)
@@ -57,6 +63,8 @@ class Plan:
     actions: list[act.Action] = field(default_factory=list)
     unchanged: int = 0
     held_reason: str | None = None
+    # mapped remote lists for which nothing at all was planned (the list nor any item)
+    quiet_lists: set[str] = field(default_factory=set)
 
     @property
     def destructive(self) -> list[act.Action]:
@@ -68,7 +76,11 @@ def build(data: PlanInput, options: PlanOptions) -> Plan:
     planner = _Planner(data, options)
     planner.plan_lists()
     planner.plan_items()
-    plan = Plan(actions=planner.ordered_actions(), unchanged=planner.unchanged)
+    plan = Plan(
+        actions=planner.ordered_actions(),
+        unchanged=planner.unchanged,
+        quiet_lists=planner.quiet_lists,
+    )
     plan.held_reason = _mass_delete_reason(data, options, plan)
     return plan
 
@@ -81,7 +93,7 @@ def _is_destructive(action: act.Action) -> bool:
 
 def _mass_delete_reason(data: PlanInput, options: PlanOptions, plan: Plan) -> str | None:
     """Why the plan must be held rather than applied, or None."""
-    mapped = len(data.ledger)
+    mapped = len(data.ledger) + data.settled_items
     pulled = len(data.remote_lists) if data.pulled_lists is None else data.pulled_lists
     if mapped and not pulled and not data.invalid:
         return f"the external API returned no lists while {mapped} entities are mapped"
@@ -133,7 +145,7 @@ class _Planner:
         self.ledger_lists = {r.external_id: r for r in data.ledger if r.kind == "list"}
         self.ledger_items = {r.remote_key: r for r in data.ledger if r.kind == "item"}
         self.ledger_by_local = {(r.kind, r.local_id): r for r in data.ledger}
-        self.ledger_by_uid = {r.local_uid: r for r in data.ledger}
+        self.ledger_by_uid = {r.local_uid: r for r in (*data.uid_rows, *data.ledger)}
         self.item_rows_by_list: dict[str, list[LedgerRow]] = defaultdict(list)
         for row in self.ledger_items.values():
             self.item_rows_by_list[row.parent_external_id].append(row)
@@ -152,6 +164,16 @@ class _Planner:
         self.invalid_items = {
             (e.list_external_id or "", e.external_id) for e in data.invalid if e.kind == "item"
         }
+        self.quiet_lists: set[str] = set()
+
+    def _planned(self) -> int:
+        """How many actions are planned so far (to tell whether a step planned any)."""
+        return (
+            len(self.list_actions)
+            + len(self.item_local_actions)
+            + len(self.item_remote_actions)
+            + len(self.recreate_items)
+        )
 
     # -- lists ---------------------------------------------------------------------------
 
@@ -170,7 +192,10 @@ class _Planner:
                 continue
             row = self.ledger_lists.get(remote.id)
             if row is not None:
+                before = self._planned()
                 self._mapped_list(row, remote)
+                if self._planned() == before:
+                    self.quiet_lists.add(remote.id)
             else:
                 self._unmapped_remote_list(remote)
         for row in self.ledger_lists.values():
@@ -380,7 +405,14 @@ class _Planner:
         remote_by_id = {r.id: r for r in self.data.remote_lists}
         for list_external_id, list_local_id in self.item_targets.items():
             remote = remote_by_id[list_external_id]
+            if list_external_id in self.data.settled:
+                # unchanged on both sides with all its items (its digest says so): no call
+                self.unchanged += len(remote.items)
+                continue
+            before = self._planned()
             self._plan_items_of(remote, list_local_id)
+            if self._planned() != before:
+                self.quiet_lists.discard(list_external_id)
         self._plan_local_only_items()
 
     def _plan_items_of(self, remote: RemoteList, list_local_id: int) -> None:
@@ -494,6 +526,7 @@ class _Planner:
         if list_row is None or list_row.external_id not in self.item_targets:
             # its list is going away or not planned item by item this run
             return
+        self.quiet_lists.discard(list_row.external_id)
         if self.options.item_create:
             # the server offers item creation: one POST for this item
             self.item_remote_actions.append(

@@ -168,6 +168,8 @@ class Book:
         ledger: Sequence[LedgerRow],
     ) -> None:
         """Upserts a row per invalid entity; drops those that came back valid."""
+        if not invalid and all(row.cause != INVALID for row in self.rows.values()):
+            return  # the usual run: nothing invalid now or before, no need to index anything
         local_ids: dict[Key, int] = {
             (r.kind, r.parent_external_id, r.external_id): r.local_id for r in ledger
         }
@@ -189,6 +191,14 @@ class Book:
             if row.cause == INVALID and key not in seen and (complete or key in valid):
                 # valid again (or gone after a complete pull): nothing to keep it for
                 self._drop(key)
+
+    def remote_lists(self) -> set[str]:
+        """The remote ids of the lists that a quarantine row is about (itself or an item)."""
+        return {
+            external_id if kind == "list" else parent
+            for kind, parent, external_id in self.rows
+            if not parent.startswith(_LOCAL) and (external_id if kind == "list" else parent)
+        }
 
     # -- failing actions ---------------------------------------------------------------------
 

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from todosync.db import engine as db_engine
 from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import NewItem, NewList, RemoteItem, RemoteList
 from todosync.store import bulk
 from todosync.sync import actions as act
 from todosync.sync import ledger, runs
-from todosync.sync.fields import Fields
+from todosync.sync.fields import Fields, list_digest
 from todosync.sync.local_apply import LocalWriter
 from todosync.sync.plan import INTENT_DELETE_OLD, INTENT_RECREATE
 from todosync.sync.report import Tally
@@ -49,6 +50,8 @@ class RemoteApplier:
         connection_id: int,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # reads run beside the writer (on SQLite a write transaction would queue for its lock)
+        self.read_sessionmaker = db_engine.read_only_twin(sessionmaker)
         self.client = client
         self.writer = writer
         self.connection_id = connection_id
@@ -62,7 +65,7 @@ class RemoteApplier:
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
+        async with self.read_sessionmaker() as session:
             yield session
 
     async def apply(self, action: act.Action, tally: Tally) -> None:
@@ -264,6 +267,7 @@ class RemoteApplier:
         is pulled back once, rather than pushed forever). Without it (a landed POST of an
         earlier run), the remote content is recorded against `UNAGREED`."""
         list_fields: Fields = {"name": row.name if sent else created.name}
+        pairs = _match_items(items, created.items)
         rows = [
             ledger.new_row(
                 connection_id=self.connection_id,
@@ -274,9 +278,10 @@ class RemoteApplier:
                 fields=list_fields,
                 local_version=row.version if sent else UNAGREED,
                 remote_updated_at=created.updated_at,
+                items_digest=_sent_digest(row, pairs, created) if sent else None,
             )
         ]
-        for item, remote in _match_items(items, created.items):
+        for item, remote in pairs:
             rows.append(self._item_row(item, remote, created.id, row.id, sent=sent))
         return rows
 
@@ -318,6 +323,17 @@ def _new_list(row: bulk.Row, items: Sequence[bulk.Row]) -> NewList:
         name=row.name,
         items=[NewItem(i.uid, i.description, i.completed) for i in items],
     )
+
+
+def _sent_digest(
+    row: bulk.Row, pairs: Sequence[tuple[bulk.Row, RemoteItem]], created: RemoteList
+) -> str | None:
+    """The digest of a list as sent, when every created item was matched to a sent one (the
+    ledger then holds the whole list); if the server changed what it stored, the next pull
+    differs from it, and the list is compared item by item."""
+    if len(pairs) != len(created.items):
+        return None
+    return list_digest(row.name, ((r.id, i.description, i.completed) for i, r in pairs))
 
 
 def _match_items(

@@ -44,6 +44,7 @@ class LedgerRow:
     snapshot_text: str
     local_version: int
     intent: str | None = None
+    items_digest: str | None = None  # lists only: see `fields.list_digest`
     intent_data: dict[str, Any] | None = None
 
     def snapshot(self) -> Fields:

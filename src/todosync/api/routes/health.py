@@ -81,7 +81,8 @@ async def metrics(request: Request) -> Response:
     found: todosync_metrics.Metrics = request.app.state.metrics
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            body = await found.render(request.app.state.sessionmaker)
+            # read-only: a scrape does not queue behind writers for SQLite's write lock
+            body = await found.render(request.app.state.read_sessionmaker)
     except (TimeoutError, sa.exc.SQLAlchemyError, OSError) as exc:
         _log.warning("metrics unavailable: database %s", type(exc).__name__)
         return problems.problem_response(

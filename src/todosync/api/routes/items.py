@@ -31,10 +31,8 @@ async def list_items(
     page = await service.list_items(
         session, tenant_id=tenant_id, list_id=list_id, after_id=paging.after_id, limit=paging.limit
     )
-    return ItemPage(
-        data=[ItemOut.model_validate(row) for row in page.rows],
-        next_cursor=None if page.last_id is None else encode_cursor(page.last_id),
-    )
+    next_cursor = None if page.last_id is None else encode_cursor(page.last_id)
+    return ItemPage.of_rows(page.rows, next_cursor=next_cursor)
 
 
 @router.post(
