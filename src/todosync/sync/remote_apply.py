@@ -154,9 +154,10 @@ class RemoteApplier:
             return
         row, items = loaded
         created = await self.client.create_list(_new_list(row, items))
+        rows = self._rows_for(row, items, created, sent=True)  # before taking the write lock
         async with self._write() as session:
             await ledger.delete_rows(session, action.replaces_ledger_ids)
-            await ledger.insert_rows(session, self._rows_for(row, items, created, sent=True))
+            await ledger.insert_rows(session, rows)
             tally.count("remote", "create", 1 + len(items))
             tally.log(
                 kind="list",
