@@ -181,28 +181,9 @@ class LocalWriter:
 
     async def finish_update(self, session: AsyncSession, action: act.Update, tally: Tally) -> None:
         """Writes the pulled fields (if the row did not move), the ledger and the conflicts."""
-        version: int | None = action.expected_version
-        if action.pull:
-            version = await bulk.update_if_version(
-                session,
-                kind=action.kind,
-                entity_id=action.local_id,
-                expected_version=action.expected_version,
-                values=dict(action.pull),
-            )
+        version = await self._pull(session, action, action.expected_version, "update", tally)
         if version is None:
-            # edited (or deleted) here during the run: the next run merges it
-            tally.counts["skipped"] += 1
-            tally.log(
-                kind=action.kind,
-                action="update",
-                side="local",
-                local_id=action.local_id,
-                external_id=action.external_id,
-                outcome="skipped",
-                reason="changed locally during the run",
-            )
-            return
+            return  # edited (or deleted) here during the run: the next run merges it
         await ledger.update_row(
             session,
             action.ledger_id,
@@ -225,6 +206,38 @@ class LocalWriter:
                     fields=sorted(fields),
                 )
 
+    async def _pull(
+        self,
+        session: AsyncSession,
+        action: act.Update | act.Adopt,
+        expected_version: int,
+        verb: str,
+        tally: Tally,
+    ) -> int | None:
+        """Writes the action's pulled fields if the row is still at `expected_version`: the
+        version the ledger then records, or None (logged as skipped) if the row moved."""
+        if not action.pull:
+            return expected_version
+        version = await bulk.update_if_version(
+            session,
+            kind=action.kind,
+            entity_id=action.local_id,
+            expected_version=expected_version,
+            values=dict(action.pull),
+        )
+        if version is None:
+            tally.counts["skipped"] += 1
+            tally.log(
+                kind=action.kind,
+                action=verb,
+                side="local",
+                local_id=action.local_id,
+                external_id=action.external_id,
+                outcome="skipped",
+                reason="changed locally during the run",
+            )
+        return version
+
     def _conflict(self, action: act.Update, conflict: Any) -> dict[str, Any]:
         return {
             "connection_id": self.connection_id,
@@ -244,28 +257,9 @@ class LocalWriter:
     async def finish_adopt(self, session: AsyncSession, action: act.Adopt, tally: Tally) -> None:
         """Maps a remote entity that carries a local uid (its local fields already pushed),
         writing the fields it pulls first (if the row did not move)."""
-        version: int | None = action.local_version
-        if action.pull:
-            version = await bulk.update_if_version(
-                session,
-                kind=action.kind,
-                entity_id=action.local_id,
-                expected_version=action.local_version,
-                values=dict(action.pull),
-            )
+        version = await self._pull(session, action, action.local_version, "adopt", tally)
         if version is None:
-            # edited here during the run: the next run adopts it again with the new fields
-            tally.counts["skipped"] += 1
-            tally.log(
-                kind=action.kind,
-                action="adopt",
-                side="local",
-                local_id=action.local_id,
-                external_id=action.external_id,
-                outcome="skipped",
-                reason="changed locally during the run",
-            )
-            return
+            return  # edited here during the run: the next run adopts it with the new fields
         await ledger.insert_rows(
             session,
             [
