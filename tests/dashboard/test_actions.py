@@ -81,6 +81,8 @@ async def test_sync_now_from_the_keyboard_alone(
     """The token field and the Confirm button take the focus, so Enter does each step."""
     await local.create_list("Groceries")
     await page.goto("/dashboard/sign-in")
+    # typing before the page has given the field its focus would lose keystrokes
+    await expect(page.get_by_label("API token")).to_be_focused()
     await page.keyboard.type(tenant.token)
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
