@@ -9,11 +9,10 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Requ
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from todosync.api import deps, problems
+from todosync.api import deps, problems, triggers
 from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cursor
 from todosync.clock import utc_now
 from todosync.errors import ValidationFailed
-from todosync.jobs import queue
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
 from todosync.sync.schemas import (
@@ -102,14 +101,7 @@ async def trigger_sync(
         dry_run=body.dry_run,
         allow_mass_delete=body.allow_mass_delete,
     )
-    if getattr(request.app.state, "enqueue_jobs", False):
-        # distributed mode: the run's job is written in this transaction (a run joined by
-        # this trigger already has one: skipped)
-        await queue.enqueue_runs(session, [queue.RunJob(run.id, run_after=run.run_after)])
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        # after the response, hence after the commit: the dispatcher then sees the run
-        background.add_task(dispatcher.wake)
+    await triggers.hand_over(run, session=session, request=request, background=background)
     return SyncQueued(run_id=run.id)
 
 

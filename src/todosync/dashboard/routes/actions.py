@@ -8,11 +8,10 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from todosync.api import deps
+from todosync.api import deps, triggers
 from todosync.dashboard import access, forms
 from todosync.dashboard.errors import DashboardRoute
 from todosync.dashboard.render import PREFIX
-from todosync.jobs import queue
 from todosync.store import service as store_service
 from todosync.store.models import TodoList
 from todosync.sync import service
@@ -77,13 +76,7 @@ async def queue_sync(
         dry_run=action.dry_run,
         allow_mass_delete=action.allow_mass_delete,
     )
-    if getattr(request.app.state, "enqueue_jobs", False):
-        # distributed mode, as in `POST /api/sync`: the run's job in the same transaction
-        await queue.enqueue_runs(db, [queue.RunJob(run.id, run_after=run.run_after)])
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        # after the response, hence after the commit: the dispatcher then sees the run
-        background.add_task(dispatcher.wake)
+    await triggers.hand_over(run, session=db, request=request, background=background)
     return access.renderer(request).redirect(
         request,
         f"{PREFIX}/runs/{run.id}",
