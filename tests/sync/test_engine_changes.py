@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pytest
 
-from tests.fixtures.fake_external import FakeExternal
+from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_item_id, remote_list_id, remote_snapshot
 
@@ -384,3 +384,25 @@ async def test_a_remote_copy_of_an_item_of_an_unchanged_list_is_removed(
     assert report.status == "ok", report.errors
     await _assert_converged(fake_external, local)
     assert (await local.snapshot())[1] == ("Spare", [])
+
+
+async def test_a_local_edit_made_while_the_pull_is_in_flight_is_not_lost(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """The run reads the local side while its pull is in flight: an edit made during the pull
+    may miss this run, and then the next one carries it over (it is never taken as synced)."""
+    list_id = await _synced(fake_external, local, run_sync)
+    await run_sync()  # the lists' digests are recorded: the next run may pass them over
+    fake_external.set_faults([FaultRule(kind="latency", methods=["GET"], latency_ms=500)])
+    running = asyncio.create_task(run_sync())
+    await asyncio.to_thread(fake_external.wait_for_requests, 1, method="GET")
+    await _edit_item("local", fake_external, local, list_id, "Milk", description="Oat milk")
+    assert (await running).status == "ok"
+    fake_external.clear_faults()
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    await _assert_converged(fake_external, local)
+    groceries = next(tl for tl in fake_external.state() if tl["name"] == "Groceries")
+    assert "Oat milk" in {item["description"] for item in groceries["items"]}

@@ -33,7 +33,7 @@ from todosync.sync import plan as planner
 from todosync.sync.executor import Executor, Progress
 from todosync.sync.models import SyncState
 from todosync.sync.report import RunReport, Tally, entity_name
-from todosync.sync.snapshot import LedgerRow
+from todosync.sync.snapshot import LedgerRow, LocalRow
 
 if TYPE_CHECKING:
     from todosync.observers import RunObserver
@@ -73,6 +73,13 @@ class _Outcome:
     reason: str | None = None
     plan: list[dict[str, object]] | None = None
     skew_s: float | None = None
+
+
+@dataclass(frozen=True)
+class _LocalReads:
+    book: quarantine.Book
+    moved: list[LocalRow]
+    list_rows: list[LedgerRow]
 
 
 class SyncEngine:
@@ -231,19 +238,26 @@ class SyncEngine:
 
     async def _sync(self, request: RunRequest, tally: Tally) -> _Outcome:
         self.client.reset_run_budget()
+        # The local reads need nothing from the pull, so they run while it is in flight (the
+        # database works while this process waits for the response), in a transaction of
+        # their own that ends before any retry's backoff. Reading the local side a moment
+        # earlier changes nothing: what moves after it has a new `version` for the next run,
+        # as what moved after the reads always had.
+        reading = asyncio.create_task(self._read_local(request.list_id))
         try:
-            pull = await self.client.pull()
-        except ext_errors.AuthenticationError as exc:
-            return _Outcome("failed", reason=str(exc))
-        except (ext_errors.TransientError, ext_errors.CircuitOpen) as exc:
-            return _Outcome("degraded", reason=f"external API unavailable: {exc}")
-        except ext_errors.ExternalError as exc:
-            return _Outcome("failed", reason=str(exc))
+            pull = await self._pull()
+        except BaseException:
+            reading.cancel()
+            await asyncio.wait([reading])
+            raise
+        local = await reading
+        if isinstance(pull, _Outcome):
+            return pull
         skew = pull.clock_skew_s
         if abs(skew) > _SKEW_WARNING_S:
             log.warning("external API clock is off by %.1f s", skew)
         self._note_invalid(pull, tally)
-        data, book = await self._load(pull, request.list_id)
+        data, book = await self._load(pull, local, request.list_id)
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
         )
@@ -336,18 +350,40 @@ class SyncEngine:
             name = f"{entity.kind}:external:{entity.external_id or '?'}"
             tally.errors.append({"entity": name, "reason": entity.reason})
 
-    async def _load(
-        self, pull: PullResult, list_id: int | None
-    ) -> tuple[planner.PlanInput, quarantine.Book]:
+    async def _pull(self) -> PullResult | _Outcome:
+        """The pull, or the outcome of a run that could not make it."""
+        try:
+            return await self.client.pull()
+        except ext_errors.AuthenticationError as exc:
+            return _Outcome("failed", reason=str(exc))
+        except (ext_errors.TransientError, ext_errors.CircuitOpen) as exc:
+            return _Outcome("degraded", reason=f"external API unavailable: {exc}")
+        except ext_errors.ExternalError as exc:
+            return _Outcome("failed", reason=str(exc))
+
+    async def _read_local(self, list_id: int | None) -> _LocalReads:
+        """What the run reads before it knows the pull: quarantine, moved rows, list rows.
+        Only this connection's runs write the ledger, under the lease, so the ledger rows
+        that `_load` reads later in another transaction agree with these."""
         connection_id = self.connection_id
         async with self.read_sessionmaker() as session:
-            book = await quarantine.load(session, connection_id=self.connection_id)
-            local = await ledger.changed_local_rows(
-                session, tenant_id=self.tenant_id, connection_id=connection_id, list_id=list_id
+            return _LocalReads(
+                book=await quarantine.load(session, connection_id=connection_id),
+                moved=await ledger.changed_local_rows(
+                    session, tenant_id=self.tenant_id, connection_id=connection_id, list_id=list_id
+                ),
+                list_rows=await ledger.load_rows(
+                    session, connection_id=connection_id, list_id=list_id, kind="list"
+                ),
             )
-            list_rows = await ledger.load_rows(
-                session, connection_id=connection_id, list_id=list_id, kind="list"
-            )
+
+    async def _load(
+        self, pull: PullResult, reads: _LocalReads, list_id: int | None
+    ) -> tuple[planner.PlanInput, quarantine.Book]:
+        """The plan's input: the local reads, and the ledger rows that the pull asks for."""
+        connection_id = self.connection_id
+        book, local, list_rows = reads.book, reads.moved, reads.list_rows
+        async with self.read_sessionmaker() as session:
             remote = pull.lists
             if list_id is not None:
                 remote = await self._scope_remote(session, pull.lists, list_rows, list_id)
