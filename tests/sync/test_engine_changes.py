@@ -6,10 +6,13 @@ import asyncio
 from typing import Any, Literal
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_item_id, remote_list_id, remote_snapshot
+from todosync.store.models import Connection
 
 Side = Literal["local", "remote"]
 SIDES: list[Side] = ["local", "remote"]
@@ -309,6 +312,29 @@ async def test_a_per_list_sync_leaves_other_lists_alone(
     assert len(fake_external.state()) == 2
 
 
+async def test_a_change_pulled_by_a_per_list_sync_still_reaches_the_other_lists(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """A `--list` run does not vouch for the lists it leaves alone: a remote change to another
+    list, pulled by it, is still found by the next full run (which may pass over a pull it
+    has seen whole only when every list's digest was checked against it)."""
+    chosen = await local.create_list("Chosen", ["a"])
+    await local.create_list("Other", ["b"])
+    await run_sync()
+    assert (await run_sync()).status == "ok"  # nothing to do: the pull's digest is recorded
+    state = fake_external.state()
+    fake_external.update_item(
+        remote_list_id(state, "Other"), remote_item_id(state, "Other", "b"), description="B"
+    )
+    assert (await run_sync(list_id=chosen)).status == "ok"
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    assert dict(await local.snapshot())["Other"] == [("B", False)]
+    await _assert_converged(fake_external, local)
+
+
 async def test_a_dry_run_changes_nothing_and_plans_what_the_real_run_does(
     fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
 ) -> None:
@@ -394,7 +420,7 @@ async def test_a_local_edit_made_while_the_pull_is_in_flight_is_not_lost(
     list_id = await _synced(fake_external, local, run_sync)
     await run_sync()  # the lists' digests are recorded: the next run may pass them over
     fake_external.set_faults([FaultRule(kind="latency", methods=["GET"], latency_ms=500)])
-    running = asyncio.create_task(run_sync())
+    running = asyncio.ensure_future(run_sync())
     await asyncio.to_thread(fake_external.wait_for_requests, 1, method="GET")
     await _edit_item("local", fake_external, local, list_id, "Milk", description="Oat milk")
     assert (await running).status == "ok"
@@ -406,3 +432,30 @@ async def test_a_local_edit_made_while_the_pull_is_in_flight_is_not_lost(
     await _assert_converged(fake_external, local)
     groceries = next(tl for tl in fake_external.state() if tl["name"] == "Groceries")
     assert "Oat milk" in {item["description"] for item in groceries["items"]}
+
+
+async def test_the_pull_digest_changes_with_the_pull_and_only_then(
+    fake_external: FakeExternal,
+    local: LocalSide,
+    run_sync: RunSync,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A run over all lists records the digest of its pull; the same bytes again leave it as
+    it is (no write), a change on the remote side gives a new one."""
+
+    async def recorded() -> str | None:
+        async with sessionmaker() as session:
+            return await session.scalar(sa.select(Connection.pull_digest))
+
+    list_id = await _synced(fake_external, local, run_sync)
+    pushed = await recorded()  # the pull that came before the pushes
+    await run_sync()
+    first = await recorded()
+    await run_sync()
+    assert first is not None
+    assert first != pushed
+    assert await recorded() == first
+
+    await _edit_item("remote", fake_external, local, list_id, "Milk", description="Oat milk")
+    await run_sync()
+    assert await recorded() not in (None, first)

@@ -36,8 +36,11 @@ def _settled(
     *,
     local: Sequence[LocalRow] = (),
     unsure: Collection[str] = (),
+    seen_pull: bool = False,
 ) -> frozenset[str]:
-    return settle.settled(list_rows=[row], remote_lists=[remote], local=local, unsure=unsure)
+    return settle.settled(
+        list_rows=[row], remote_lists=[remote], local=local, unsure=unsure, seen_pull=seen_pull
+    )
 
 
 def test_the_digest_ignores_the_order_of_items_but_not_their_content() -> None:
@@ -71,6 +74,31 @@ def test_a_list_is_compared_item_by_item_when_anything_may_have_changed() -> Non
     assert _settled(unsure=unsure) == set()
     assert _settled(unsure={"A"}) == set()
     assert _settled(row=dataclasses.replace(LIST_A, items_digest=None)) == set()
+
+
+def test_a_pull_seen_whole_before_spares_the_digest_but_not_the_other_checks() -> None:
+    """With `seen_pull` the recorded digest is taken as equal (the bytes are the same), while
+    moved rows, intents, unsure lists and unknown digests still keep a list out."""
+    edited = msgspec.structs.replace(REMOTE_A, items=(remote_item("a1", "Buy oat milk"),))
+    moved = local_item(11, list_id=1, description="Buy milk", version=2)
+    no_digest = dataclasses.replace(LIST_A, items_digest=None)
+
+    # not computed: the caller vouches that the bytes are those the digest was checked with
+    assert _settled(remote=edited, seen_pull=True) == {"A"}
+    assert _settled(remote=edited, seen_pull=True, local=[moved]) == set()
+    assert _settled(dataclasses.replace(LIST_A, intent="recreate"), seen_pull=True) == set()
+    assert _settled(remote=edited, seen_pull=True, unsure={"A"}) == set()
+    assert _settled(no_digest, remote=edited, seen_pull=True) == set()
+
+
+def test_a_pull_is_recorded_only_when_every_list_digest_agrees_with_it() -> None:
+    """Only a run over all lists and the whole pull, that left no list unsure or with an
+    intent (whose digests `to_record` passes over), may record the pull's digest."""
+    assert settle.may_record_pull([LIST_A], whole=True, unsure=())
+    assert not settle.may_record_pull([LIST_A], whole=False, unsure=())
+    assert not settle.may_record_pull([LIST_A], whole=True, unsure={"A"})
+    with_intent = dataclasses.replace(LIST_A, intent="recreate")
+    assert not settle.may_record_pull([with_intent], whole=True, unsure=())
 
 
 def test_the_planner_passes_over_a_settled_list_without_its_item_rows() -> None:

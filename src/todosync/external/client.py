@@ -15,6 +15,8 @@ from every `Date` header.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -28,7 +30,14 @@ import msgspec
 from todosync.clock import utc_now
 from todosync.external import decode, errors, resilience, transport
 from todosync.external.breaker import CircuitBreaker, CircuitState
-from todosync.external.schemas import NewItem, NewList, PullResult, RemoteItem, RemoteList
+from todosync.external.schemas import (
+    InvalidEntity,
+    NewItem,
+    NewList,
+    PullResult,
+    RemoteItem,
+    RemoteList,
+)
 from todosync.external.transport import Call
 
 if TYPE_CHECKING:
@@ -173,7 +182,8 @@ class ExternalClient:
         call = Call(method="GET", url=transport.join_path(self._base, "todolists"))
         first = await self._send(call)
         seen: set[str] = set()
-        lists, invalid = _decoded(call, decode.pull_page, first.response.content, seen=seen)
+        digest = hashlib.sha256()
+        lists, invalid = await _decoded_page(call, first.response.content, seen, digest)
         result = PullResult(
             lists=lists,
             invalid=invalid,
@@ -182,7 +192,8 @@ class ExternalClient:
             clock_skew_s=first.skew_s or 0.0,
             pages=1,
         )
-        await self._follow_pages(first.response, result=result, seen=seen)
+        await self._follow_pages(first.response, result=result, seen=seen, digest=digest)
+        result.body_digest = digest.hexdigest()
         return result
 
     async def create_list(self, new: NewList) -> RemoteList:
@@ -306,7 +317,12 @@ class ExternalClient:
         return _Answer(response, server_date, skew_s)
 
     async def _follow_pages(
-        self, response: httpx.Response, *, result: PullResult, seen: set[str]
+        self,
+        response: httpx.Response,
+        *,
+        result: PullResult,
+        seen: set[str],
+        digest: hashlib._Hash,
     ) -> None:
         """Reads the `next` pages into `result`; any failure ends it as incomplete."""
         visited = {str(response.url)}
@@ -315,7 +331,7 @@ class ExternalClient:
                 self._check_link(link, visited=visited, pages=result.pages)
                 call = Call(method="GET", url=link)
                 response = (await self._send(call)).response
-                lists, invalid = _decoded(call, decode.pull_page, response.content, seen=seen)
+                lists, invalid = await _decoded_page(call, response.content, seen, digest)
             except errors.AuthenticationError:
                 raise
             except errors.ExternalError as exc:
@@ -344,6 +360,25 @@ def _next_link(response: httpx.Response) -> httpx.URL | None:
         if "next" in link.get("rel", "").split() and link.get("url"):
             return response.url.join(link["url"])
     return None
+
+
+async def _decoded_page(
+    call: Call, body: bytes, seen: set[str], digest: hashlib._Hash
+) -> tuple[list[RemoteList], list[InvalidEntity]]:
+    """One page of the pull, decoded, and added to the pull's digest. The hash runs in a
+    thread (hashlib lets go of the GIL for large inputs) while the page decodes here."""
+    loop = asyncio.get_running_loop()
+    hashing = loop.run_in_executor(None, _add_page, digest, body)
+    try:
+        return _decoded(call, decode.pull_page, body, seen=seen)
+    finally:
+        await hashing
+
+
+def _add_page(digest: hashlib._Hash, body: bytes) -> None:
+    # length-prefixed, so that no two different splits into pages hash alike
+    digest.update(len(body).to_bytes(8, "big"))
+    digest.update(body)
 
 
 def _decoded(call: Call, decoder: Callable[..., R], body: bytes, **kwargs: Any) -> R:

@@ -100,3 +100,6 @@ class PullResult:
     clock_skew_s: float
     """Remote clock minus local clock, from the first page's `Date` (0.0 without one)."""
     pages: int
+    body_digest: str = ""
+    """SHA-256 of the pages' bodies as received, in order: equal digests mean byte-for-byte
+    the same pull (`sync.settle` uses it to pass over a pull it has seen whole)."""

@@ -55,6 +55,9 @@ class Connection(Base):
     # None means "the URL from settings" (the default connection).
     external_api_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # The `PullResult.body_digest` of a pull that every recorded list digest agrees with
+    # (see `sync.settle`); None when unknown.
+    pull_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class TodoList(Base):
@@ -66,6 +69,14 @@ class TodoList(Base):
             "id",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # tombstones only: every full sync run looks for those old enough to purge
+        Index(
+            "ix_todo_lists_tombstones",
+            "tenant_id",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
         ),
     )
 
@@ -88,6 +99,13 @@ class TodoItem(Base):
             "id",
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_todo_items_tombstones",
+            "tenant_id",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
         ),
     )
 

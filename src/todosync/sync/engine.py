@@ -80,6 +80,7 @@ class _LocalReads:
     book: quarantine.Book
     moved: list[LocalRow]
     list_rows: list[LedgerRow]
+    pull_digest: str | None  # see `settle`: the pull that all recorded list digests agree with
 
 
 class SyncEngine:
@@ -276,21 +277,30 @@ class SyncEngine:
             actions = [a for a in actions if id(a) not in destructive]
         tally.counts["skipped"] += plan.unchanged
         list_rows = [row for row in data.ledger if row.kind == "list"]
-        await self._save_digests(settle.stale(list_rows, quiet=plan.quiet_lists))
+        forget = settle.stale(list_rows, quiet=plan.quiet_lists)
+        known = local.pull_digest
+        known = await self._save_digests(
+            forget, pull_digest=None if forget or plan.actions else known, known=known
+        )
         executor = self._executor(tally)
         try:
             await executor.apply(actions)
         except ext_errors.AuthenticationError as exc:
             return _Outcome("failed", reason=str(exc), skew_s=skew)
         if not executor.skipped and pull.complete:
+            unsure = settle.unsure_lists(pull.invalid, book.remote_lists())
             digests = settle.to_record(
                 list_rows,
                 remote_lists=data.remote_lists,
                 quiet=plan.quiet_lists,
-                unsure=settle.unsure_lists(pull.invalid, book.remote_lists()),
+                unsure=unsure,
                 settled=data.settled,
             )
-            await self._save_digests(digests)
+            whole = request.list_id is None
+            record = settle.may_record_pull(list_rows, whole=whole, unsure=unsure)
+            await self._save_digests(
+                digests, pull_digest=(pull.body_digest or None) if record else None, known=known
+            )
         await self._refresh_statistics(tally)
         if executor.skipped:
             outcome.status = "partial"
@@ -375,6 +385,7 @@ class SyncEngine:
                 list_rows=await ledger.load_rows(
                     session, connection_id=connection_id, list_id=list_id, kind="list"
                 ),
+                pull_digest=await ledger.pull_digest(session, connection_id=connection_id),
             )
 
     async def _load(
@@ -391,7 +402,12 @@ class SyncEngine:
             if pull.complete:
                 unsure = settle.unsure_lists(pull.invalid, book.remote_lists())
                 settled = settle.settled(
-                    list_rows=list_rows, remote_lists=remote, local=local, unsure=unsure
+                    list_rows=list_rows,
+                    remote_lists=remote,
+                    local=local,
+                    unsure=unsure,
+                    seen_pull=reads.pull_digest is not None
+                    and reads.pull_digest == pull.body_digest,
                 )
             # the items of the lists that are not settled (all of them when none is)
             unsettled = [r.external_id for r in list_rows if r.external_id not in settled]
@@ -468,10 +484,20 @@ class SyncEngine:
         """A graceful shutdown, or a lost lease: the executor starts no further action."""
         return self._lease_lost or (self.should_stop is not None and self.should_stop())
 
-    async def _save_digests(self, digests: Mapping[int, str | None]) -> None:
-        if digests:  # the usual no-change run records nothing: no transaction
+    async def _save_digests(
+        self, digests: Mapping[int, str | None], *, pull_digest: str | None, known: str | None
+    ) -> str | None:
+        """Records list digests and the pull digest they agree with (`settle`), in one
+        transaction; returns the pull digest now recorded. The usual no-change run changes
+        neither: no transaction."""
+        if digests or pull_digest != known:
             async with self.sessionmaker.begin() as session:
                 await ledger.set_digests(session, digests)
+                if pull_digest != known:
+                    await ledger.set_pull_digest(
+                        session, connection_id=self.connection_id, digest=pull_digest
+                    )
+        return pull_digest
 
     async def _refresh_statistics(self, tally: Tally) -> None:
         created = tally.counts["local"]["created"] + tally.counts["remote"]["created"]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
-from todosync.store.models import TodoItem, TodoList
+from todosync.store.models import Connection, TodoItem, TodoList
 from todosync.sync.fields import Fields, Kind, content_hash, encode_snapshot
 from todosync.sync.models import SyncState
 from todosync.sync.snapshot import LedgerRow, LocalRow
@@ -29,17 +29,20 @@ __all__ = [
     "live_local_rows",
     "load_rows",
     "new_row",
+    "pull_digest",
     "refresh_statistics",
     "remap_list",
     "rows_by_uid",
     "set_digests",
     "set_intent",
+    "set_pull_digest",
     "update_row",
 ]
 
 _STATE = cast(sa.Table, SyncState.__table__)
 _LISTS = cast(sa.Table, TodoList.__table__)
 _ITEMS = cast(sa.Table, TodoItem.__table__)
+_CONNECTIONS = cast(sa.Table, Connection.__table__)
 # Values named in one `IN (...)`: far below every driver's limit on bound parameters.
 _CHUNK = 500
 # Ledger rows fetched from the database at a time when loading them all.
@@ -138,6 +141,19 @@ async def set_digests(session: AsyncSession, digests: Mapping[int, str | None]) 
             sa.update(_STATE).where(_STATE.c.id == sa.bindparam("ledger_id")),
             [{"ledger_id": id_, "items_digest": digest} for id_, digest in digests.items()],
         )
+
+
+async def pull_digest(session: AsyncSession, *, connection_id: int) -> str | None:
+    """The digest of the pull that every recorded list digest agrees with, if known."""
+    query = sa.select(_CONNECTIONS.c.pull_digest).where(_CONNECTIONS.c.id == connection_id)
+    digest: str | None = await session.scalar(query)
+    return digest
+
+
+async def set_pull_digest(session: AsyncSession, *, connection_id: int, digest: str | None) -> None:
+    await session.execute(
+        sa.update(_CONNECTIONS).where(_CONNECTIONS.c.id == connection_id).values(pull_digest=digest)
+    )
 
 
 async def changed_local_rows(

@@ -15,6 +15,20 @@ A digest may vouch only for the ledger rows it was computed with, so:
   (`to_record`): then the remote list, its ledger rows and its local rows all agreed;
 - a list created on one side with all its items gets its digest with its ledger row
   (`digest_of`).
+
+Computing the digests of every pulled list is itself the largest cost of a run that finds
+nothing to do (a sort, an encoding and a hash per list), so the connection also keeps the
+digest of the raw pull (`PullResult.body_digest`) that all recorded list digests agree with.
+A run that pulls those very bytes again knows each recorded digest equals the pulled one
+without computing it (`settled(..., seen_pull=True)`). That holds only while no list digest
+has been written since, so:
+- every write of list digests, and every run that plans any action, forgets the pull digest
+  in the same transaction (the engine's `_save_digests`);
+- a run records it (`may_record_pull`) only when it covered every list, read the whole
+  pull and left no list out of `to_record` (none unsure, none with an intent). Then each
+  list row under a pulled list holds that pull's digest (settled or recorded after the
+  run), or none (forgotten before its actions); the digests written while applying are an
+  imported list's, taken from that very pull, and a pushed list's, which is not in it.
 """
 
 from __future__ import annotations
@@ -25,7 +39,15 @@ from todosync.external.schemas import InvalidEntity, RemoteList
 from todosync.sync.fields import list_digest
 from todosync.sync.snapshot import LedgerRow, LocalRow
 
-__all__ = ["digest_of", "settled", "stale", "to_record", "unmatched_source_ids", "unsure_lists"]
+__all__ = [
+    "digest_of",
+    "may_record_pull",
+    "settled",
+    "stale",
+    "to_record",
+    "unmatched_source_ids",
+    "unsure_lists",
+]
 
 
 def digest_of(remote: RemoteList) -> str:
@@ -39,10 +61,13 @@ def settled(
     remote_lists: Sequence[RemoteList],
     local: Sequence[LocalRow],
     unsure: Collection[str],
+    seen_pull: bool = False,
 ) -> frozenset[str]:
     """The remote ids of the lists whose pulled digest equals the recorded one and that
     nothing else touches: no moved local row, no intent, not in `unsure` (lists with
-    invalid or quarantined entities, see `unsure_lists`)."""
+    invalid or quarantined entities, see `unsure_lists`). With `seen_pull` (the pull's
+    bytes are those that every recorded digest was checked against) a recorded digest is
+    known to be equal and is not computed again."""
     moved = {row.id if row.kind == "list" else row.parent_id for row in local}
     remote_by_id = {remote.id: remote for remote in remote_lists}
     found: set[str] = set()
@@ -56,9 +81,19 @@ def settled(
             or row.external_id in unsure
         ):
             continue
-        if digest_of(remote) == row.items_digest:
+        if seen_pull or digest_of(remote) == row.items_digest:
             found.add(row.external_id)
     return frozenset(found)
+
+
+def may_record_pull(
+    list_rows: Iterable[LedgerRow], *, whole: bool, unsure: Collection[str]
+) -> bool:
+    """Whether, after a run, every list digest agrees with the run's pull, so that its
+    `body_digest` may be recorded: the run covered all lists and read the whole pull
+    (`whole`), and `to_record` passed over no pulled list (none unsure, none with an
+    intent)."""
+    return whole and not unsure and all(row.intent is None for row in list_rows)
 
 
 def unsure_lists(invalid: Iterable[InvalidEntity], quarantined: Iterable[str]) -> set[str]:
