@@ -251,14 +251,14 @@ class SyncEngine:
             reading.cancel()
             await asyncio.wait([reading])
             raise
-        local = await reading
+        reads = await reading
         if isinstance(pull, _Outcome):
             return pull
         skew = pull.clock_skew_s
         if abs(skew) > _SKEW_WARNING_S:
             log.warning("external API clock is off by %.1f s", skew)
         self._note_invalid(pull, tally)
-        data, book = await self._load(pull, local, request.list_id)
+        data, book = await self._load(pull, reads, request.list_id)
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
         )
@@ -276,11 +276,12 @@ class SyncEngine:
             destructive = set(map(id, plan.destructive))
             actions = [a for a in actions if id(a) not in destructive]
         tally.counts["skipped"] += plan.unchanged
-        list_rows = [row for row in data.ledger if row.kind == "list"]
+        list_rows = reads.list_rows
         forget = settle.stale(list_rows, quiet=plan.quiet_lists)
-        known = local.pull_digest
         known = await self._save_digests(
-            forget, pull_digest=None if forget or plan.actions else known, known=known
+            forget,
+            pull_digest=None if forget or plan.actions else reads.pull_digest,
+            known=reads.pull_digest,
         )
         executor = self._executor(tally)
         try:
