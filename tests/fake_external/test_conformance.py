@@ -1,7 +1,8 @@
-"""The fake answers every operation of the shared `external-api.yaml` as the spec says.
+"""The fake answers every operation of `external-api.yaml` as the spec says.
 
 Requests go in-process to the ASGI app through schemathesis, which validates each response
-(status, content type, headers, body schema) against the spec file beside the repository.
+(status, content type, headers, body schema) against the copy of the spec that ships with the
+fake (`todosync/fake_external/external-api.yaml`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 
+from todosync import fake_external
 from todosync.fake_external import app, config, runtime
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "external-api.yaml"
+SPEC_PATH = Path(fake_external.__file__).with_name("external-api.yaml")
 
 CHECKS = [
     checks.not_a_server_error,
@@ -58,7 +59,7 @@ OPERATIONS = [
 
 @pytest.fixture(scope="module")
 def spec() -> Any:
-    """The shared spec, loaded by schemathesis; a missing file fails the test, never skips it."""
+    """The spec, loaded by schemathesis; a missing file fails the test, never skips it."""
     if not SPEC_PATH.is_file():
         pytest.fail(f"the external API spec is missing: {SPEC_PATH}")
     return schemathesis.openapi.from_path(SPEC_PATH)
