@@ -325,7 +325,7 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     and a token."""
     from todosync.demo import run_demo
 
-    run_demo(config.load_settings(), host=host, port=port)
+    run_demo(load_settings(), host=host, port=port)
 
 
 def main() -> None:

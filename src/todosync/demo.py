@@ -12,12 +12,14 @@ Steps:
    app has one), the fake's URL and the token.
 
 Ctrl+C (or SIGTERM) stops the run in progress between two actions, then the server, then
-the fake: everything lives in this one process.
+the fake: everything lives in this one process. After Ctrl+C the demo says it stopped and
+exits with status 0 (SIGTERM ends it as the signal does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import typer
 from fastapi import FastAPI
@@ -33,6 +35,8 @@ from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
 
 __all__ = ["DEMO_INTERVAL_S", "run_demo"]
+
+log = logging.getLogger(__name__)
 
 DEMO_INTERVAL_S = 10.0
 """The demo's sync interval: short, so a first look sees the loop turn."""
@@ -65,8 +69,11 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
             ),
             on_signal=server.stop_jobs_of(app),
         )
+    except KeyboardInterrupt:
+        pass  # Ctrl+C is how a demo ends: a clean stop, exit status 0
     finally:
         fake.stop()
+    log.info("todosync demo stopped")
 
 
 def _has_route(app: FastAPI, path: str) -> bool:

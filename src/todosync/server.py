@@ -1,5 +1,8 @@
 """Runs an ASGI app under uvicorn and says where it listens once it does.
 
+Every line goes through the process's logging pipeline (`todosync.logging`): uvicorn's own
+logging set-up and access log are off, and `accesslog` writes one line per request instead.
+
 `todosync serve` and `todosync demo` share this; the dispatcher and the scheduler run in the
 same event loop, started and stopped by the app's lifespan.
 
@@ -11,7 +14,6 @@ waits for the run in progress to stop between two actions.
 
 from __future__ import annotations
 
-import copy
 import logging
 import socket
 from collections.abc import Callable
@@ -20,6 +22,9 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from todosync import logging as todosync_logging
+from todosync import serverlog
 
 __all__ = ["run", "stop_jobs_of"]
 
@@ -33,22 +38,25 @@ def run(
     host: str,
     port: int,
     log_level: str = "info",
+    name: str = "todosync",
     on_started: Callable[[str], None] | None = None,
     on_signal: Callable[[], None] | None = None,
 ) -> None:
     """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
-    `on_signal()` as soon as SIGTERM or SIGINT arrives."""
+    `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart."""
     _configure_logging(log_level)
     config = uvicorn.Config(
-        app,
+        serverlog.AccessLogMiddleware(app),
         host=host,
         port=port,
         log_level=log_level.lower(),
         lifespan="on",
         timeout_graceful_shutdown=_CONNECTIONS_GRACE_S,
-        log_config=_log_config(),
+        log_config=None,
+        access_log=False,
     )
-    _Server(config, on_started=on_started, on_signal=on_signal).run()
+    with serverlog.serving_as(name):
+        _Server(config, on_started=on_started, on_signal=on_signal).run()
 
 
 def stop_jobs_of(app: Any) -> Callable[[], None]:
@@ -95,15 +103,7 @@ class _Server(uvicorn.Server):
         return f"http://{shown}:{port}"
 
 
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging set-up with the access log on stderr too: stdout is for command
-    output only (the demo's announcement)."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
-    return config
-
-
 def _configure_logging(level: str) -> None:
-    # Uvicorn configures its own loggers only; ours (todosync.*) go to stderr through the root.
+    # The CLI has set up logging as the settings say; a caller that has not gets the default.
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+        todosync_logging.configure(level=level)

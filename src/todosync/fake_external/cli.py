@@ -7,16 +7,20 @@ several rates a later kind fires slightly less often than its nominal rate.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from todosync import logging as todosync_logging
 from todosync.fake_external import config, faults
 
 __all__ = ["fault_rules", "run"]
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["console", "json"]
 AmbiguousMode = Literal["applied_then_500", "applied_then_hang", "applied_then_drop"]
 _WRITES = ["POST", "PATCH", "DELETE"]
 
@@ -69,8 +73,15 @@ def run(
         bool, typer.Option(help="An item change also bumps its list's updated_at.")
     ] = True,
     seed_sample: Annotated[bool, typer.Option(help="Create sample lists when empty.")] = False,
+    log_level: Annotated[
+        LogLevel, typer.Option(envvar="TODOSYNC_LOG_LEVEL", help="Least level logged.")
+    ] = "INFO",
+    log_format: Annotated[
+        LogFormat, typer.Option(envvar="TODOSYNC_LOG_FORMAT", help="Plain text or JSON lines.")
+    ] = "console",
 ) -> None:
     """Run the bundled fake external API (control endpoints under /__control/)."""
+    todosync_logging.configure(level=log_level, json_format=log_format == "json")
     rules = fault_rules(
         latency_ms=latency_ms,
         drop_rate=drop_rate,
@@ -99,7 +110,9 @@ def run(
     )
     from todosync.fake_external import server  # uvicorn and starlette only when it runs
 
-    typer.echo(f"fake external API on http://{host}:{port} (control: /__control/)", err=True)
+    logging.getLogger(__name__).info(
+        "fake external API on http://%s:%d (control: /__control/)", host, port
+    )
     try:
         server.serve(settings)
     except (OSError, sqlite3.Error) as exc:  # e.g. a state file in a missing directory

@@ -9,6 +9,7 @@ import time
 
 import uvicorn
 
+from todosync import serverlog
 from todosync.fake_external import app, config, runtime, sample
 
 __all__ = ["RunningServer", "serve", "start_in_thread"]
@@ -44,7 +45,7 @@ def start_in_thread(
     sock = _bind(server_config.host, server_config.port)
     server = uvicorn.Server(_uvicorn_config(rt, server_config, quiet=True))
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="fake-external", daemon=True
+        target=_run_quietly, args=(server, sock), name="fake-external", daemon=True
     )
     thread.start()
     deadline = time.monotonic() + timeout_s
@@ -64,11 +65,17 @@ def start_in_thread(
     )
 
 
+def _run_quietly(server: uvicorn.Server, sock: socket.socket) -> None:
+    with serverlog.serving_as("fake-external"), serverlog.quietly():
+        server.run(sockets=[sock])
+
+
 def serve(server_config: config.ServerConfig) -> None:
     """Runs a server in the foreground until interrupted."""
     rt = _runtime(server_config)
     try:
-        uvicorn.Server(_uvicorn_config(rt, server_config, quiet=False)).run()
+        with serverlog.serving_as("fake-external"):
+            uvicorn.Server(_uvicorn_config(rt, server_config, quiet=False)).run()
     finally:
         rt.close()
 
@@ -83,17 +90,20 @@ def _runtime(server_config: config.ServerConfig) -> runtime.Runtime:
 def _uvicorn_config(
     rt: runtime.Runtime, server_config: config.ServerConfig, *, quiet: bool
 ) -> uvicorn.Config:
+    asgi = app.create_app(rt)
     return uvicorn.Config(
-        app.create_app(rt),
+        # In the foreground, one line per request through the process's logging pipeline.
+        asgi if quiet else serverlog.AccessLogMiddleware(asgi),
         host=server_config.host,
         port=server_config.port,
         date_header=False,  # the gate sends its own, with the clock offset
         server_header=False,
         lifespan="on",
-        # In a thread: no global logging set-up and no event-loop policy change (uvloop).
-        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        # Logging is the caller's (the CLI sets up `todosync.logging`); uvicorn's is off.
+        log_config=None,
         log_level="warning" if quiet else "info",
-        access_log=not quiet,
+        access_log=False,
+        # In a thread: no event-loop policy change (uvloop).
         loop="asyncio" if quiet else "auto",
         timeout_graceful_shutdown=3,
     )
