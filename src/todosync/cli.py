@@ -301,6 +301,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         host=host,
         port=port,
         log_level=settings.log_level,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         on_signal=server.stop_jobs_of(api),
     )
 

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     # how long `serve` remembers a live API token (so a revoked one works that much longer)
     token_cache_seconds: float = Field(default=5.0, ge=0)
+    # failed token checks one client address may make at once, and the time in which that many
+    # are allowed again (see `auth.throttle`)
+    auth_failure_burst: int = Field(default=10, ge=1)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)
+    # proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's setting)
+    forwarded_allow_ips: str = "127.0.0.1"
     mass_delete_min: int = Field(default=10, ge=1)
     mass_delete_percent: float = Field(default=50.0, ge=0, le=100)
     max_entity_attempts: int = Field(default=5, ge=1)

@@ -60,6 +60,7 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
             host=host,
             port=port,
             log_level=settings.log_level,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             on_started=lambda base_url: _announce(
                 base_url,
                 token=token,

@@ -3,6 +3,7 @@
     TodosyncError
     ├── SettingsError            (todosync.config)     bad configuration, exit 1
     ├── AuthenticationFailed     a missing, unknown or revoked API token (401)
+    ├── Throttled                too many failed token checks from one address (429)
     ├── NotFoundError            an entity is unknown, deleted, or another tenant's
     ├── ConflictError            a state change that is not allowed now (409)
     └── ValidationFailed         input that the domain refuses (422)
@@ -16,6 +17,7 @@ __all__ = [
     "AuthenticationFailed",
     "ConflictError",
     "NotFoundError",
+    "Throttled",
     "TodosyncError",
     "ValidationFailed",
 ]
@@ -27,6 +29,16 @@ class TodosyncError(Exception):
 
 class AuthenticationFailed(TodosyncError):
     """The request carries no valid API token."""
+
+
+class Throttled(TodosyncError):
+    """Too many failed token checks from the client's address; try again in `retry_after_s`."""
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            f"Too many failed token checks from this address; retry in {retry_after_s} s."
+        )
+        self.retry_after_s = retry_after_s
 
 
 class NotFoundError(TodosyncError):

@@ -39,11 +39,14 @@ def run(
     port: int,
     log_level: str = "info",
     name: str = "todosync",
+    forwarded_allow_ips: str = "127.0.0.1",
     on_started: Callable[[str], None] | None = None,
     on_signal: Callable[[], None] | None = None,
 ) -> None:
     """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
-    `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart."""
+    `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart.
+    `X-Forwarded-For` and `-Proto` are believed from `forwarded_allow_ips` only (uvicorn's
+    comma-separated addresses or networks, `*` for any)."""
     _configure_logging(log_level)
     config = uvicorn.Config(
         serverlog.AccessLogMiddleware(app),
@@ -54,6 +57,8 @@ def run(
         timeout_graceful_shutdown=_CONNECTIONS_GRACE_S,
         log_config=None,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     with serverlog.serving_as(name):
         _Server(config, on_started=on_started, on_signal=on_signal).run()

@@ -7,9 +7,9 @@ with uvicorn's own logging set-up and access log off.
 errors only: uvicorn's lifecycle lines come from one module-level logger shared by every
 server of the process, so its level cannot tell them apart.
 
-`AccessLogMiddleware` writes one line per HTTP request: the method, the path with every query value replaced by `[redacted]` (a token
-may travel as `?access_token=...`), the status, the duration and the client; the server's
-name comes from the context (`server.run` binds it for every line of that server).
+`AccessLogMiddleware` writes one line per HTTP request: the method, the path with every query
+value replaced by `[redacted]` (a token may travel as `?access_token=...`), the status, the
+duration and the client; the server's name comes from the context (`serving_as`).
 """
 
 from __future__ import annotations

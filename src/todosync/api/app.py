@@ -24,6 +24,7 @@ from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from todosync.api.routes import events as events_routes
 from todosync.api.routes import health, items, lists, sync
 from todosync.auth import cache as token_cache
+from todosync.auth import throttle
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
 from todosync.jobs import queue
@@ -85,6 +86,9 @@ def create_app(
     app.state.read_sessionmaker = sessions.create_read_sessionmaker(engine)
     app.state.write_gate = sessions.create_write_gate(engine)  # other requests pass it
     app.state.token_cache = token_cache.TokenCache(ttl_s=settings.token_cache_seconds)
+    app.state.auth_throttle = throttle.FailureThrottle(
+        burst=settings.auth_failure_burst, window_s=settings.auth_failure_window_seconds
+    )
     app.state.enqueue_jobs = settings.run_mode is RunMode.DISTRIBUTED
     _observability(app, settings)
     app.state.dispatcher = (

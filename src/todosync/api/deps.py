@@ -10,7 +10,7 @@ after passing the app's write gate (on SQLite, one writing request at a time per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
@@ -21,9 +21,10 @@ from starlette.exceptions import HTTPException
 
 from todosync.auth import service as auth_service
 from todosync.auth.cache import TokenCache
+from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed
 
-__all__ = ["Session", "TenantId", "authenticated", "require_json"]
+__all__ = ["Session", "TenantId", "authenticated", "require_json", "throttled"]
 
 _JSON_TYPES = ("application/json",)
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -61,14 +62,29 @@ async def authenticated(
     session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
-    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one.
+    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one,
+    `Throttled` (429) while the client's address is throttled (see `auth.throttle`).
 
     Live tokens are remembered for a few seconds (`app.state.token_cache`, see `auth.cache`).
     """
     if credentials is None:
         raise AuthenticationFailed("send an API token as `Authorization: Bearer <token>`")
     cache: TokenCache = request.app.state.token_cache
-    return await auth_service.authenticate(session, token=credentials.credentials, cache=cache)
+    with throttled(request):
+        return await auth_service.authenticate(session, token=credentials.credentials, cache=cache)
+
+
+@contextlib.contextmanager
+def throttled(request: Request) -> Iterator[None]:
+    """Refuses the token check inside while the client is throttled, and counts a failed one."""
+    throttle: FailureThrottle = request.app.state.auth_throttle
+    address = request.client.host if request.client else "unknown"
+    throttle.check(address)
+    try:
+        yield
+    except AuthenticationFailed:
+        throttle.failed(address)
+        raise
 
 
 TenantId = Annotated[int, Depends(authenticated)]

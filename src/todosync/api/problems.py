@@ -52,6 +52,7 @@ _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 _DOMAIN_STATUS: tuple[tuple[type[errors.TodosyncError], int], ...] = (
     (errors.AuthenticationFailed, 401),
+    (errors.Throttled, 429),
     (errors.NotFoundError, 404),
     (errors.ConflictError, 409),
     (errors.ValidationFailed, 422),
@@ -205,6 +206,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if status is None:
         raise exc  # not meant for clients: the middleware logs it and answers a bare 500
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.Throttled):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return problem_response(status, scope=request.scope, detail=str(exc), headers=headers)
 
 

@@ -75,6 +75,8 @@ async def authenticate(
     With `cache`, a token found live within the cache's TTL is not looked up again (so a
     revoked token may work for up to that TTL more; see `auth.cache`).
     """
+    if len(token) > tokens.MAX_TOKEN_LENGTH:
+        raise AuthenticationFailed("the API token is unknown or revoked")
     token_hash = tokens.hash_token(token)
     if cache is not None:
         cached = cache.get(token_hash)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-__all__ = ["TOKEN_PREFIX", "generate_token", "hash_token"]
+__all__ = ["MAX_TOKEN_LENGTH", "TOKEN_PREFIX", "generate_token", "hash_token"]
 
 TOKEN_PREFIX = "tds_"  # noqa: S105 (a public prefix that makes tokens recognisable)
 _TOKEN_BYTES = 32
+# Tokens are 47 characters; anything much longer is no token and is not worth hashing.
+MAX_TOKEN_LENGTH = 200
 
 
 def generate_token() -> str:

@@ -20,7 +20,7 @@ __all__ = ["PING_S", "router"]
 
 PING_S = 15.0
 
-router = APIRouter(prefix="/api", tags=["events"], responses=problems.responses(401))
+router = APIRouter(prefix="/api", tags=["events"], responses=problems.responses(401, 429))
 
 
 @router.get(

@@ -38,7 +38,7 @@ router = APIRouter(
     prefix="/api/sync",
     tags=["sync"],
     dependencies=[Depends(deps.authenticated)],
-    responses=problems.responses(401),
+    responses=problems.responses(401, 429),
 )
 
 _ENTITY_PATTERN = r"^(list|item):[1-9][0-9]{0,18}$"

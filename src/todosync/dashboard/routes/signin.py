@@ -12,14 +12,11 @@ from todosync.dashboard import access
 from todosync.dashboard.errors import DashboardRoute
 from todosync.dashboard.render import PREFIX
 from todosync.dashboard.session import SessionData
-from todosync.errors import AuthenticationFailed
+from todosync.errors import AuthenticationFailed, Throttled
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
-
-# Tokens are ~47 characters; a longer field is no token, and is not worth hashing.
-_MAX_TOKEN_LENGTH = 200
 
 
 @router.get("/sign-in")
@@ -35,15 +32,23 @@ async def sign_in(request: Request, db: deps.Session, session: access.CheckedAno
     token = (await request.form()).get("token")
     token = token.strip() if isinstance(token, str) else ""
     try:
-        if not token or len(token) > _MAX_TOKEN_LENGTH:
+        if not token:
             raise AuthenticationFailed("the API token is unknown or revoked")
-        tenant_id = await auth_service.authenticate(db, token=token)
+        with deps.throttled(request):
+            tenant_id = await auth_service.authenticate(db, token=token)
     except AuthenticationFailed:
         # the same page with a message; never the token itself
         context = {"error": "The API token is unknown or revoked."}
         return render.page(
             request, "sign_in.html", session=session, context=context, status_code=401
         )
+    except Throttled as exc:
+        context = {"error": str(exc)}
+        page = render.page(
+            request, "sign_in.html", session=session, context=context, status_code=429
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     signed_in = session.signed_in(tenant_id=tenant_id, token_hash=tokens.hash_token(token))
     return render.redirect(request, PREFIX, session=signed_in, flash="Signed in.")
 
