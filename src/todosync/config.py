@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
     # proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's setting)
     forwarded_allow_ips: str = "127.0.0.1"
+    # a request's head (request line and headers): largest size, and longest time to arrive
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     mass_delete_min: int = Field(default=10, ge=1)
     mass_delete_percent: float = Field(default=50.0, ge=0, le=100)
     max_entity_attempts: int = Field(default=5, ge=1)

@@ -61,6 +61,8 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
             port=port,
             log_level=settings.log_level,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            max_head_bytes=settings.max_header_bytes,
+            head_timeout_s=settings.header_timeout_seconds,
             on_started=lambda base_url: _announce(
                 base_url,
                 token=token,

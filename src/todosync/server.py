@@ -23,8 +23,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from todosync import headlimits, serverlog
 from todosync import logging as todosync_logging
-from todosync import serverlog
 
 __all__ = ["run", "stop_jobs_of"]
 
@@ -40,13 +40,16 @@ def run(
     log_level: str = "info",
     name: str = "todosync",
     forwarded_allow_ips: str = "127.0.0.1",
+    max_head_bytes: int = 16 * 1024,
+    head_timeout_s: float = 10.0,
     on_started: Callable[[str], None] | None = None,
     on_signal: Callable[[], None] | None = None,
 ) -> None:
     """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
     `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart.
     `X-Forwarded-For` and `-Proto` are believed from `forwarded_allow_ips` only (uvicorn's
-    comma-separated addresses or networks, `*` for any)."""
+    comma-separated addresses or networks, `*` for any). A request's head is bounded in size
+    and in time (`headlimits`)."""
     _configure_logging(log_level)
     config = uvicorn.Config(
         serverlog.AccessLogMiddleware(app),
@@ -57,6 +60,9 @@ def run(
         timeout_graceful_shutdown=_CONNECTIONS_GRACE_S,
         log_config=None,
         access_log=False,
+        http=headlimits.bounded_protocol(
+            max_head_bytes=max_head_bytes, head_timeout_s=head_timeout_s
+        ),
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
     )
