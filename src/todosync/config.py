@@ -38,6 +38,10 @@ ENV_PREFIX = "TODOSYNC_"
 _SECRET_FIELDS = ("external_api_token", "session_secret", "alert_webhook_url")
 
 
+# A key that signs session cookies: shorter ones can be guessed offline from one cookie.
+MIN_SESSION_SECRET_BYTES = 32
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable and never its value."""
 
@@ -115,6 +119,8 @@ class Settings(BaseSettings):
     external_api_url: str = "http://127.0.0.1:8100"
     external_api_token: SecretStr | None = None
     session_secret: SecretStr | None = None
+    # a dashboard session ends this long after its sign-in, however busy it is
+    session_lifetime_seconds: float = Field(default=24 * 3600, gt=0)
 
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")
@@ -169,6 +175,13 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SESSION_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SESSION_SECRET_BYTES} bytes long")
         return value
 
     @field_validator("alert_webhook_url")

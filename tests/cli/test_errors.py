@@ -51,3 +51,19 @@ def test_unmigrated_database_names_the_remedy(tmp_path: Path) -> None:
     result = run_cli("tokens", "create", database_url=url, cwd=tmp_path)
     assert result.returncode == 1
     assert "todosync db upgrade" in _assert_one_line_error(result.stderr)
+
+
+def test_a_short_session_secret_is_refused(tmp_path: Path) -> None:
+    """A TODOSYNC_SESSION_SECRET under 32 bytes is one line naming the variable (never the
+    value) and exit 1, before anything is served."""
+    result = run_cli(
+        "serve",
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        cwd=tmp_path,
+        TODOSYNC_SESSION_SECRET="too-short-secret",
+    )
+    assert result.returncode == 1
+    line = _assert_one_line_error(result.stderr)
+    assert "TODOSYNC_SESSION_SECRET" in line
+    assert "32 bytes" in line
+    assert "too-short-secret" not in line

@@ -57,7 +57,7 @@ def dashboard_settings(database_url: str, fake_external: FakeExternal) -> config
         external_retry_budget_seconds=1.0,
         breaker_failure_threshold=50,
         sync_interval_seconds=0,
-        session_secret=SecretStr("dashboard-test-session-secret"),
+        session_secret=SecretStr("dashboard-test-session-secret-of-32-bytes"),
     )
 
 

@@ -24,7 +24,8 @@ async def test_a_wrong_token_is_refused(page: Page, context: BrowserContext) -> 
 
 
 async def test_sign_in_then_sign_out(page: Page, tenant: TenantToken, screenshot_dir: Path) -> None:
-    """A live token opens the overview; signing out closes it again."""
+    """A live token opens the overview; signing out closes it again, for a replayed copy of
+    the session's cookie too."""
     await page.goto("/dashboard")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await browse.screenshot(page, screenshot_dir, "sign-in")
@@ -33,7 +34,17 @@ async def test_sign_in_then_sign_out(page: Page, tenant: TenantToken, screenshot
     await expect(page.get_by_role("status")).to_have_text("Signed in.")
     await expect(page.locator("#card-connection")).to_contain_text("Healthy")
 
+    signed_in_cookies = await page.context.cookies()
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("status")).to_have_text("Signed out.")
     await page.goto("/dashboard")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    # a copy of the signed-in cookie, replayed after the sign-out, opens nothing
+    await page.context.clear_cookies()
+    await page.context.add_cookies(signed_in_cookies)  # type: ignore[arg-type]
+    await page.goto("/dashboard")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text(
+        "This session was signed out; sign in again."
+    )

@@ -7,13 +7,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.store.models import ApiToken, Tenant
+from todosync.store.models import ApiToken, EndedSession, Tenant
 
 __all__ = [
     "add_tenant",
     "add_token",
+    "end_session",
     "get_tenant_id_by_name",
     "get_token_by_hash",
+    "is_session_ended",
     "live_token_tenant_id",
     "mark_revoked",
 ]
@@ -61,3 +63,22 @@ async def mark_revoked(session: AsyncSession, *, row: ApiToken, now: datetime) -
     """Sets the token's `revoked_at`."""
     row.revoked_at = now
     await session.flush()
+
+
+async def end_session(
+    session: AsyncSession, *, session_hash: str, now: datetime, forget_before: datetime
+) -> None:
+    """Records a dashboard session as ended (twice is harmless), and forgets the ended
+    sessions whose cookies have expired anyway (ended before `forget_before`)."""
+    await session.execute(sa.delete(EndedSession).where(EndedSession.ended_at < forget_before))
+    found = await session.get(EndedSession, session_hash)
+    if found is None:
+        session.add(EndedSession(session_hash=session_hash, ended_at=now))
+        await session.flush()
+
+
+async def is_session_ended(session: AsyncSession, *, session_hash: str) -> bool:
+    statement = sa.select(EndedSession.session_hash).where(
+        EndedSession.session_hash == session_hash
+    )
+    return (await session.execute(statement)).first() is not None

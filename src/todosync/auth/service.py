@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,8 @@ __all__ = [
     "authenticate",
     "authenticate_hash",
     "create_token",
+    "end_session",
+    "is_session_ended",
     "revoke_token",
 ]
 
@@ -95,3 +98,20 @@ async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> int:
     if tenant_id is None:
         raise AuthenticationFailed("the API token is unknown or revoked")
     return tenant_id
+
+
+async def end_session(session: AsyncSession, *, session_id: str, lifetime_s: float) -> None:
+    """Ends a dashboard session server-side: its cookie, replayed, is refused from now on.
+    Remembered for `lifetime_s` (the sessions' absolute lifetime), after which it is void."""
+    now = utc_now()
+    await repository.end_session(
+        session,
+        session_hash=tokens.hash_token(session_id),
+        now=now,
+        forget_before=now - timedelta(seconds=lifetime_s),
+    )
+
+
+async def is_session_ended(session: AsyncSession, *, session_id: str) -> bool:
+    """Whether the dashboard session was signed out."""
+    return await repository.is_session_ended(session, session_hash=tokens.hash_token(session_id))

@@ -41,7 +41,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         key = secrets.token_urlsafe(32)
     else:
         key = secret.get_secret_value()
-    app.state.dashboard = Renderer(signer=Signer(key))
+    signer = Signer(key, lifetime_s=settings.session_lifetime_seconds)
+    app.state.dashboard = Renderer(signer=signer)
     for router in routes.ROUTERS:
         app.include_router(router)
     # for the `Allow` header of a 405 on a dashboard path

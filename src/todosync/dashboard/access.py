@@ -75,6 +75,10 @@ async def viewer(request: Request, db: deps.Session) -> Viewer:
         raise SignInRequired("The API token of this session was revoked; sign in again.") from None
     if tenant_id != session.tenant_id:
         raise SignInRequired()
+    if session.session_id is None or await auth_service.is_session_ended(
+        db, session_id=session.session_id
+    ):
+        raise SignInRequired("This session was signed out; sign in again.")
     return Viewer(tenant_id=tenant_id, session=session)
 
 

@@ -1,11 +1,17 @@
 """The dashboard's session: a signed cookie, and the CSRF token it carries.
 
-The cookie holds `{"c": csrf, "t": tenant_id, "h": sha256(token), "f": flash}`, signed with
-`itsdangerous` (timestamped, so it expires) under `TODOSYNC_SESSION_SECRET`. It is signed, not
-encrypted: the browser can read it, which is why it keeps the token's hash and never the token
-(the hash lets each request check that the token is still live, so revoking it ends the
-session). An anonymous visitor gets a session too, with only a CSRF token, so that the sign-in
-form is protected like every other one.
+The cookie holds `{"c": csrf, "t": tenant_id, "h": sha256(token), "s": session id,
+"a": signed-in-at, "f": flash}`, signed with `itsdangerous` (timestamped: it expires
+`MAX_AGE_S` after the session last changed, which re-signs it) under
+`TODOSYNC_SESSION_SECRET`. A signed-in session also ends `lifetime_s` after its sign-in, however
+often it changed (`TODOSYNC_SESSION_LIFETIME_SECONDS`), and at sign-out, server-side: its id
+is recorded as ended (`auth.service.end_session`), so a copy of the cookie replayed later is
+refused.
+
+It is signed, not encrypted: the browser can read it, which is why it keeps the token's hash
+and never the token (the hash lets each request check that the token is still live, so revoking
+it ends the session). An anonymous visitor gets a session too, with only a CSRF token, so that
+the sign-in form is protected like every other one.
 
 The cookie is `HttpOnly` (scripts cannot read it), `SameSite=Lax` (other sites' forms and
 fetches do not carry it), scoped to `/dashboard`, and `Secure` when the page came over https.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,6 +55,8 @@ class SessionData:
     csrf: str
     tenant_id: int | None = None
     token_hash: str | None = None
+    session_id: str | None = None
+    signed_in_at: int | None = None  # Unix time, seconds
     flash: str | None = None
 
     @classmethod
@@ -55,9 +64,13 @@ class SessionData:
         return cls(csrf=secrets.token_urlsafe(32))
 
     def signed_in(self, *, tenant_id: int, token_hash: str) -> SessionData:
-        """A new session (and a new CSRF token, against session fixation) for the tenant."""
+        """A new session (a new id and CSRF token, against session fixation) for the tenant."""
         return SessionData(
-            csrf=secrets.token_urlsafe(32), tenant_id=tenant_id, token_hash=token_hash
+            csrf=secrets.token_urlsafe(32),
+            tenant_id=tenant_id,
+            token_hash=token_hash,
+            session_id=secrets.token_urlsafe(32),
+            signed_in_at=int(time.time()),
         )
 
     def with_flash(self, message: str | None) -> SessionData:
@@ -67,11 +80,13 @@ class SessionData:
 class Signer:
     """Reads and writes the session cookie with one secret."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, lifetime_s: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
+        self.lifetime_s = lifetime_s
 
     def load(self, request: Request) -> SessionData | None:
-        """The request's session, or None when it has none, a forged one or an expired one."""
+        """The request's session, or None when it has none, a forged one, an idle one or one
+        signed in longer ago than the lifetime."""
         raw = request.cookies.get(COOKIE_NAME)
         if not raw:
             return None
@@ -79,10 +94,21 @@ class Signer:
             data: Any = self._serializer.loads(raw, max_age=MAX_AGE_S)
         except BadSignature:  # also covers SignatureExpired
             return None
-        return _decode(data)
+        session = _decode(data)
+        signed_in_at = session.signed_in_at if session is not None else None
+        if signed_in_at is not None and time.time() - signed_in_at > self.lifetime_s:
+            return None
+        return session
 
     def save(self, response: Response, data: SessionData, *, request: Request) -> None:
-        payload = {"c": data.csrf, "t": data.tenant_id, "h": data.token_hash, "f": data.flash}
+        payload = {
+            "c": data.csrf,
+            "t": data.tenant_id,
+            "h": data.token_hash,
+            "s": data.session_id,
+            "a": data.signed_in_at,
+            "f": data.flash,
+        }
         response.set_cookie(
             COOKIE_NAME,
             self._serializer.dumps(payload),
@@ -97,14 +123,23 @@ class Signer:
 def _decode(data: Any) -> SessionData | None:
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    tenant_id, token_hash, flash = data.get("t"), data.get("h"), data.get("f")
-    if not (isinstance(tenant_id, int) and isinstance(token_hash, str)):
-        tenant_id, token_hash = None, None
+    flash = data.get("f")
+    flash = flash if isinstance(flash, str) else None
+    tenant_id, token_hash, session_id, at = (data.get(key) for key in ("t", "h", "s", "a"))
+    if not (
+        isinstance(tenant_id, int)
+        and isinstance(token_hash, str)
+        and isinstance(session_id, str)
+        and isinstance(at, int)
+    ):  # anonymous (or a sign-in from before sessions had ids: signed out)
+        return SessionData(csrf=data["c"], flash=flash)
     return SessionData(
         csrf=data["c"],
         tenant_id=tenant_id,
         token_hash=token_hash,
-        flash=flash if isinstance(flash, str) else None,
+        session_id=session_id,
+        signed_in_at=at,
+        flash=flash,
     )
 
 

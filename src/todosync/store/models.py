@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from todosync.clock import utc_now
 from todosync.db.base import Base, BigId, UTCDateTime
 
-__all__ = ["ApiToken", "Connection", "Tenant", "TodoItem", "TodoList"]
+__all__ = ["ApiToken", "Connection", "EndedSession", "Tenant", "TodoItem", "TodoList"]
 
 DEFAULT_TENANT_ID = 1
 DEFAULT_CONNECTION_ID = 1
@@ -42,6 +42,17 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class EndedSession(Base):
+    """A dashboard session signed out before its cookie expired: its cookie is refused from
+    then on. Kept until the session's absolute lifetime would have ended it anyway."""
+
+    __tablename__ = "ended_sessions"
+
+    # SHA-256 of the session id that the signed cookie carries
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Connection(Base):

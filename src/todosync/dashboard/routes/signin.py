@@ -54,10 +54,15 @@ async def sign_in(request: Request, db: deps.Session, session: access.CheckedAno
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, session: access.CheckedAnonymous) -> Response:
-    """Forgets the tenant (a fresh anonymous session replaces the old one)."""
-    del session  # checked for its CSRF token only
+async def sign_out(
+    request: Request, db: deps.Session, session: access.CheckedAnonymous
+) -> Response:
+    """Ends the session server-side (a replayed copy of its cookie is refused) and replaces it
+    with a fresh anonymous one."""
+    render = access.renderer(request)
+    if session.session_id is not None:
+        await auth_service.end_session(
+            db, session_id=session.session_id, lifetime_s=render.signer.lifetime_s
+        )
     fresh = SessionData.anonymous()
-    return access.renderer(request).redirect(
-        request, f"{PREFIX}/sign-in", session=fresh, flash="Signed out."
-    )
+    return render.redirect(request, f"{PREFIX}/sign-in", session=fresh, flash="Signed out.")
