@@ -110,6 +110,9 @@ def configure(*, level: str = "INFO", json_format: bool = False) -> None:
     root.setLevel(level.upper())
     # Alembic narrates every migration step at INFO; a CLI error must stay one line.
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    # stamina writes a record per retry naming no host (`callable='<context block>'`); the
+    # external client writes one line per run naming it instead (`external.resilience`)
+    logging.getLogger("stamina").setLevel(max(root.level, logging.ERROR))
     # aiosqlite's DEBUG lines repeat every statement with its parameters (users' list names and
     # item texts) from its own thread, outside the run's context: never wanted
     logging.getLogger("aiosqlite").setLevel(max(root.level, logging.INFO))

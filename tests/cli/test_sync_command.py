@@ -111,17 +111,23 @@ def test_verify_finds_out_of_band_drift(database_url: str, fake_external: FakeEx
 def test_an_unreachable_api_is_degraded_with_exit_4(
     database_url: str, fake_external: FakeExternal
 ) -> None:
-    """With nothing listening at the external URL, the run ends degraded and exits 4."""
+    """With nothing listening at the external URL, the run ends degraded and exits 4; its
+    retries are told in one line naming the host, not a record per retry."""
     result = _run(
         database_url,
         fake_external,
         "sync",
         "--json",
         TODOSYNC_EXTERNAL_API_URL="http://127.0.0.1:9",
+        TODOSYNC_EXTERNAL_MAX_ATTEMPTS="4",
     )
 
     assert result.returncode == 4, result.stderr
     assert _last_json(result.stdout)["status"] == "degraded"
+    retry_lines = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert len(retry_lines) == 1, result.stderr
+    assert "external API at 127.0.0.1:9 failing" in retry_lines[0]
+    assert "<context block>" not in result.stderr
 
 
 def test_a_rejected_token_fails_at_once_without_showing_it(

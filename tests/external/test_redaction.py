@@ -74,7 +74,8 @@ async def test_token_never_appears(
     texts += [printed.out, printed.err]
     texts += [text for exc in raised for link in _chain(exc) for text in (str(link), repr(link))]
     texts += [repr(client), repr(wrong), repr(client.breaker), repr(client.retry_budget)]
-    assert any("stamina" in text for text in texts)  # the retry log did run
+    assert any("stamina" in text for text in texts)  # the retry logs did run
+    assert any("external API at 127.0.0.1:" in text for text in texts)
     for text in texts:
         assert SECRET not in text
         assert WRONG_SECRET not in text

@@ -84,8 +84,8 @@ class ExternalClient:
         self._base = transport.check_base_url(base_url)
         self._http = http
         self._auth = transport.BearerAuth(token) if token is not None else None
-        host = self._base.netloc.decode("ascii")
-        self._hint = transport.auth_hint(host=host, has_token=token is not None)
+        self._host = self._base.netloc.decode("ascii")
+        self._hint = transport.auth_hint(host=self._host, has_token=token is not None)
         self._policy = policy
         self._budget = resilience.RetryBudget(total_s=policy.budget_s)
         self._breaker = breaker
@@ -256,6 +256,7 @@ class ExternalClient:
                 budget=self._budget,
                 method=call.method,
                 path=call.url.path,
+                host=self._host,
                 # A probe is one request; nor is an open circuit (opened meanwhile) retried into.
                 may_retry=lambda: not probe and self._breaker.state == "closed",
                 on_retry=self._on_retry,

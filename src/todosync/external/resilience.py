@@ -14,6 +14,8 @@ each failure as a value:
   at once (and so does every later failure of the run), with `budget_exhausted` set.
 - a half-open probe is never retried, and no call retries into a circuit that other calls
   have opened meanwhile.
+- the first retry of a run is logged, as one warning naming the host and the failure
+  (`todosync.logging` keeps stamina's own per-retry records, which name no host, out).
 
 The hook returns its wait as a number, so stamina sleeps exactly that (nothing at all under
 `stamina.set_testing`), and stamina's own retry log sees no call arguments: `retry_context`
@@ -23,6 +25,7 @@ is given none, so no secret can reach it.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,12 +85,14 @@ class RetryPolicy:
 
 
 class RetryBudget:
-    """The waiting that one run may still spend on retries; spent, it stays spent."""
+    """The waiting that one run may still spend on retries; spent, it stays spent. It also
+    counts the run's retries (the first one is logged)."""
 
     def __init__(self, *, total_s: float) -> None:
         self.total_s = total_s
         self.spent_s = 0.0
         self.exhausted = False
+        self.retries = 0
 
     def spend(self, wait_s: float) -> bool:
         """Takes `wait_s` from the budget; False (and exhausted from now on) if it does not fit."""
@@ -124,6 +130,7 @@ class RetryControl:
         budget: RetryBudget,
         method: str,
         path: str,
+        host: str = "?",
         may_retry: Callable[[], bool] = lambda: True,
         on_retry: Callable[[RetryNote], None] | None = None,
     ) -> None:
@@ -132,6 +139,7 @@ class RetryControl:
         self.attempts = 0
         self._method = method
         self._path = path
+        self._host = host
         self._may_retry = may_retry
         self._on_retry = on_retry
 
@@ -147,6 +155,16 @@ class RetryControl:
         if not self.budget.spend(wait_s):
             exc.budget_exhausted = True
             return False
+        if self.budget.retries == 0:
+            log.warning(
+                "external API at %s failing (%s on %s %s); retrying, within %g s for this run",
+                self._host,
+                _failure(exc),
+                self._method,
+                self._path,
+                self.budget.total_s,
+            )
+        self.budget.retries += 1
         if self._on_retry is not None:
             self._on_retry(self._note(exc, wait_s=wait_s, from_header=from_header))
         return wait_s
@@ -166,6 +184,10 @@ class RetryControl:
             status=exc.status,
             from_retry_after=from_header,
         )
+
+
+def _failure(exc: TransientError) -> str:
+    return f"HTTP {exc.status}" if exc.status is not None else type(exc).__name__
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]], *, control: RetryControl) -> T:
