@@ -3,7 +3,8 @@
 Steps:
 1. migrate the database (a SQLite file in the working directory unless
    `TODOSYNC_DATABASE_URL` says otherwise);
-2. create an API token for the default tenant;
+2. create an API token for the default tenant, and queue a first run for now (the sample
+   lists arrive at start, not one interval later);
 3. start the bundled fake external API in this process, seeded with sample lists, on a free
    loopback port, and point the settings at it;
 4. build the API with the dispatcher and the scheduler, every `DEMO_INTERVAL_S` seconds
@@ -23,6 +24,7 @@ import logging
 
 import typer
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Match
 
 from todosync import server
@@ -33,6 +35,8 @@ from todosync.db import migrate
 from todosync.db.session import run_in_transaction
 from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
+from todosync.store.models import DEFAULT_TENANT_ID
+from todosync.sync import service as sync_service
 
 __all__ = ["DEMO_INTERVAL_S", "run_demo"]
 
@@ -45,9 +49,7 @@ DEMO_INTERVAL_S = 10.0
 def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Runs the demo until interrupted (see the module docstring for the steps)."""
     migrate.upgrade(settings.database_url)
-    token = asyncio.run(
-        run_in_transaction(settings.database_url, lambda s: auth_service.create_token(s))
-    )
+    token = asyncio.run(run_in_transaction(settings.database_url, _token_and_first_run))
     fake = fake_server.start_in_thread(fake_config.ServerConfig(port=0, seed_sample=True))
     try:
         update: dict[str, object] = {"external_api_url": fake.url, "external_api_token": None}
@@ -79,6 +81,22 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
     log.info("todosync demo stopped")
 
 
+async def _token_and_first_run(session: AsyncSession) -> str:
+    """A token for the default tenant, and a run queued for now: the server's dispatcher
+    carries it out at start, so the sample lists are there for the first request."""
+    token = await auth_service.create_token(session)
+    await sync_service.queue_run(
+        session,
+        tenant_id=DEFAULT_TENANT_ID,
+        list_id=None,
+        delay_s=0,
+        dry_run=False,
+        allow_mass_delete=False,
+        trigger="schedule",
+    )
+    return token
+
+
 def _has_route(app: FastAPI, path: str) -> bool:
     """Whether a GET of `path` reaches a route (matching, since included routers may be
     wrapped rather than listed route by route)."""
@@ -89,8 +107,8 @@ def _has_route(app: FastAPI, path: str) -> bool:
 def _announce(
     base_url: str, *, token: str, fake_url: str, interval_s: float, dashboard: bool
 ) -> None:
-    board = f"  Dashboard:     {base_url}/dashboard\n" if dashboard else ""
-    every = f"every {interval_s:g} s" if interval_s > 0 else "on demand only"
+    board = f"  Dashboard:     {base_url}/dashboard (sign in with the token)\n" if dashboard else ""
+    every = f"now, then every {interval_s:g} s" if interval_s > 0 else "now, then on demand"
     typer.echo(
         f"\ntodosync demo is running (Ctrl+C stops it); it syncs {every}.\n"
         f"  API:           {base_url}/api/todolists\n"

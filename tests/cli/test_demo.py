@@ -16,7 +16,8 @@ from tests.cli.serving import ServerProcess
 from todosync.demo import DEMO_INTERVAL_S
 from todosync.sync.models import SyncRun
 
-# The first periodic run comes one interval (+10 % jitter) after start; allow for a slow start.
+# The first run is queued at start (the next periodic one comes an interval later, +10 %
+# jitter); allow for a slow start.
 RUN_DEADLINE_S = DEMO_INTERVAL_S * 1.1 + 15
 
 
@@ -65,6 +66,8 @@ def test_demo_prints_urls_and_a_working_token_and_syncs_on_its_own(
         # the dashboard's URL is announced exactly when the app serves one
         dashboard = httpx.get(f"{demo.base_url}/dashboard", timeout=5, follow_redirects=False)
         assert (f"{demo.base_url}/dashboard" in text) == (dashboard.status_code != 404)
+        assert "/dashboard (sign in with the token)" in text
+        assert "it syncs now, then every" in text
         token = _field(r"Token:\s+(tds_\S+)", text)
         fake_url = _field(r"Fake external:\s+(\S+)/todolists", text)
         samples = httpx.get(f"{fake_url}/todolists", timeout=5).json()
@@ -111,7 +114,7 @@ def test_demo_uses_the_configured_database_and_interval(
     )
     try:
         demo.wait_healthy()
-        assert "syncs every 1 s" in demo.wait_for_output("Sync:", stderr=False)
+        assert "syncs now, then every 1 s" in demo.wait_for_output("Sync:", stderr=False)
         deadline = time.monotonic() + RUN_DEADLINE_S
         while True:
             with blocking_engine.connect() as connection:
