@@ -42,6 +42,8 @@ async def test_a_dry_run_of_one_list_shows_the_plan_and_changes_nothing(
     await expect(plan).to_contain_text(f"list #{chores}")
     await expect(plan).to_contain_text("create")
     await expect(page.locator("#run-status")).to_have_text("ok")
+    # the finished run's page claims nothing about it being queued
+    assert "queued" not in (await page.locator("main").inner_text()).lower()
     assert fake_external.state() == []
     await browse.screenshot(page, screenshot_dir, "dry-run")
     assert fake_external.request_count("GET") == 1

@@ -81,7 +81,8 @@ async def queue_sync(
         request,
         f"{PREFIX}/runs/{run.id}",
         session=viewer.session,
-        flash=f"Run #{run.id} is queued.",
+        # said once, when the page may already show the run finished: no claim on its state
+        flash=f"Sync requested: run #{run.id}.",
     )
 
 
