@@ -295,6 +295,12 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
     settings = load_settings()
     _require_current_schema(settings)
+    if settings.external_api_token is None:
+        # Not an error (an external API may need no token), but the usual cause of a 401.
+        logging.getLogger("todosync.serve").warning(
+            "no TODOSYNC_EXTERNAL_API_TOKEN (or _FILE) is set: syncs call %s without a token",
+            settings.external_api_url,
+        )
     api = create_app(settings, scheduler=True)
     server.run(
         api,

@@ -78,7 +78,8 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 def test_serve_answers_on_the_given_host_and_port(
     database_url: str, tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
-    """`serve --host --port` listens there, answers /healthz and /readyz, and stops on SIGINT."""
+    """`serve --host --port` listens there, answers /healthz and /readyz, warns that no
+    external token is set, and stops on SIGINT."""
     port = _free_port()
     process = _start(
         ["serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -90,4 +91,6 @@ def test_serve_answers_on_the_given_host_and_port(
     _wait_healthy(base_url, process)
     assert httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200
     assert httpx.get(f"{base_url}/api/todolists", timeout=5).status_code == 401
-    _stop(process)
+    _, stderr = _stop(process)
+    # no external token is set in this test's environment: said once, at start
+    assert stderr.count("no TODOSYNC_EXTERNAL_API_TOKEN") == 1
