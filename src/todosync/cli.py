@@ -134,7 +134,7 @@ def sync(
     else:
         for entry in report.plan or []:
             typer.echo(json.dumps(entry, ensure_ascii=False))
-        typer.echo(sync_console.summary_line(report))
+        typer.echo(report.summary())
     raise typer.Exit(_SYNC_EXIT.get(report.status, EXIT_ERROR))
 
 

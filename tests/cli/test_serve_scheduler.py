@@ -103,6 +103,29 @@ async def test_periodic_runs_happen_on_their_own(
     assert [todo["name"] for todo in lists] == ["Groceries"]
     assert status["next_run_at"] is not None
     assert status["last_success_at"] is not None
+    # each run's outcome is one line of serve's log
+    for run in done:  # written just after the run is recorded: waited for
+        server.wait_for_output(f"connection 1: run {run.id} ok: local +")
+
+
+async def test_a_failed_run_says_why_in_serves_log(
+    start_serve: Callable[..., ServerProcess],
+    fake_external: FakeExternal,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A run refused by the external API (a wrong token) is logged as a warning with the run
+    id, its status and the reason, and never the token."""
+    server = start_serve(sync_interval_seconds="1", external_api_token="wrong-token-never-shown")
+
+    async def failed_run() -> SyncRun | None:
+        return next((r for r in await _runs(sessionmaker) if r.status == "failed"), None)
+
+    run = await _eventually(failed_run, what="a failed run")
+    stderr = server.wait_for_output(f"run {run.id} failed")
+    line = next(line for line in stderr.splitlines() if f"run {run.id} failed" in line)
+    assert "warning" in line.lower()
+    assert "refused the token" in line
+    assert "wrong-token-never-shown" not in server.stderr
 
 
 async def test_a_delayed_trigger_runs_no_earlier_than_asked(

@@ -119,6 +119,11 @@ def _entity_name(entry: dict[str, Any]) -> str:
     return f"{entry['kind']}:external:{entry.get('external_id')}"
 
 
+def _side(counts: dict[str, Any], side: str) -> str:
+    c = counts[side]
+    return f"{side} +{c['created']} ~{c['updated']} -{c['deleted']}"
+
+
 @dataclass(slots=True)
 class RunReport:
     """The outcome of one run, as `todosync sync --json` prints it."""
@@ -133,6 +138,26 @@ class RunReport:
     errors: list[dict[str, Any]]
     reason: str | None = None
     plan: list[dict[str, Any]] | None = None
+
+    def summary(self) -> str:
+        """One line: run id, status, what changed on each side, conflicts, calls, time, and
+        why it ended as it did (the reason, else the first error)."""
+        c = self.counts
+        line = " ".join(
+            [
+                f"run {self.run_id} {self.status}{' (dry run)' if self.dry_run else ''}:",
+                f"{_side(c, 'local')}, {_side(c, 'remote')},",
+                f"{c['conflicts']} conflicts, {c['failed']} failed,",
+                f"{c['quarantined']} quarantined,",
+                f"{self.api_calls} API calls, {self.duration_s:.2f} s",
+            ]
+        )
+        if self.reason:
+            return f"{line} ({self.reason})"
+        if self.errors:
+            first = self.errors[0]
+            return f"{line} (first error: {first.get('entity', '?')}: {first.get('reason', '')})"
+        return line
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
