@@ -75,6 +75,7 @@ def create_app(
         lifespan=_lifespan(engine, owned=owned),
         generate_unique_id_function=lambda route: route.name,
         middleware=[
+            Middleware(middleware.NoSniffNoStoreMiddleware),
             Middleware(middleware.RequestContextMiddleware),
             Middleware(middleware.BodyLimitMiddleware),
         ],

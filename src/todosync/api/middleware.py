@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: a request id on every request, a body-size limit, and the last-resort
-500 that logs the error server-side and answers with a problem document carrying the id."""
+"""Pure ASGI middleware: a request id on every request, a body-size limit, the last-resort
+500 that logs the error server-side and answers with a problem document carrying the id, and
+the headers that keep browsers and caches from reinterpreting or keeping responses."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todosync.api import problems
 
-__all__ = ["MAX_BODY_BYTES", "REQUEST_ID_HEADER", "BodyLimitMiddleware", "RequestContextMiddleware"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "REQUEST_ID_HEADER",
+    "BodyLimitMiddleware",
+    "NoSniffNoStoreMiddleware",
+    "RequestContextMiddleware",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -103,3 +110,29 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, receive_limited, send)
+
+
+class NoSniffNoStoreMiddleware:
+    """`X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` on
+    every one that sets no cache policy of its own, except the dashboard's versioned static
+    files: responses carry tenant data and tokens' effects, never worth a cached copy."""
+
+    def __init__(self, app: ASGIApp, *, cacheable_prefix: str = "/dashboard/static/") -> None:
+        self.app = app
+        self.cacheable_prefix = cacheable_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = scope["path"].startswith(self.cacheable_prefix)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if not cacheable and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
