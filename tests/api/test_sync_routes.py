@@ -259,3 +259,16 @@ async def test_malformed_ids_are_404(client: httpx.AsyncClient, run_id: str) -> 
     """A path id that is not a canonical id from 1 to 2^63-1 names no run: 404."""
     assert_problem(await client.get(f"/api/sync/runs/{run_id}"), 404)
     assert_problem(await client.post(f"/api/sync/quarantine/{run_id}/replay"), 404)
+
+
+async def test_a_trigger_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> None:
+    """`POST /api/sync` with a body not declared as JSON is refused with 415 (as documented),
+    while no body at all, or a JSON one, queues a run."""
+    refused = await client.post(
+        "/api/sync", content=b'{"dry_run": true}', headers={"Content-Type": "text/plain"}
+    )
+    assert_problem(refused, 415)
+    form = await client.post("/api/sync", data={"dry_run": "true"})
+    assert_problem(form, 415)
+    assert (await client.post("/api/sync")).status_code == 202
+    assert (await client.post("/api/sync", json={"dry_run": True})).status_code == 202

@@ -24,7 +24,14 @@ from todosync.auth.cache import TokenCache
 from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed
 
-__all__ = ["Session", "TenantId", "authenticated", "require_json", "throttled"]
+__all__ = [
+    "Session",
+    "TenantId",
+    "authenticated",
+    "require_json",
+    "require_json_if_any",
+    "throttled",
+]
 
 _JSON_TYPES = ("application/json",)
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -96,3 +103,11 @@ async def require_json(request: Request) -> None:
     if media_type in _JSON_TYPES or media_type.endswith("+json"):
         return
     raise HTTPException(415, detail="Send the body as JSON, with `Content-Type: application/json`.")
+
+
+async def require_json_if_any(request: Request) -> None:
+    """For an optional body: none at all is fine; one that is there must be declared JSON."""
+    declared = request.headers.get("content-length")
+    if declared == "0" or (declared is None and "transfer-encoding" not in request.headers):
+        return
+    await require_json(request)

@@ -82,7 +82,11 @@ def _cursor(last_id: int | None) -> str | None:
 @router.post(
     "",
     status_code=202,
-    responses={202: {"description": "The run is queued."}, **problems.responses(404, 409, 422)},
+    responses={
+        202: {"description": "The run is queued."},
+        **problems.responses(404, 409, 413, 415, 422),
+    },
+    dependencies=[Depends(deps.require_json_if_any)],
 )
 async def trigger_sync(
     session: deps.Session,
