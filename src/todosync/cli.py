@@ -8,6 +8,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy.exc
@@ -120,6 +121,7 @@ def sync(
     from todosync.sync import engine, runner
 
     settings = load_settings()
+    _require_current_schema(settings)
     request = engine.RunRequest(
         trigger="cli", list_id=list_id, dry_run=dry_run, allow_mass_delete=allow_mass_delete
     )
@@ -151,6 +153,7 @@ def verify(
     from todosync.sync import verify as verify_mod
 
     settings = load_settings()
+    _require_current_schema(settings)
 
     async def run() -> list[verify_mod.Drift]:
         async with runner.open_engine(settings) as eng:
@@ -183,6 +186,7 @@ def quarantine_list(
     from todosync.sync import quarantine_cli
 
     settings = load_settings()
+    _require_current_schema(settings)
     entries = asyncio.run(quarantine_cli.list_all(settings.database_url))
     if as_json:
         typer.echo(json.dumps({"data": entries}, ensure_ascii=False))
@@ -206,6 +210,7 @@ def quarantine_replay(
     if (quarantine_id is None) == (not replay_all):
         fail("give an ID or --all (not both)", code=EXIT_USAGE)
     settings = load_settings()
+    _require_current_schema(settings)
     target = None if replay_all else quarantine_id
     count = asyncio.run(quarantine_cli.replay(settings.database_url, quarantine_id=target))
     typer.echo(f"{count} released for the next run", err=True)
@@ -267,23 +272,83 @@ def tokens_create(
 @tokens_app.command("revoke")
 @handle_errors
 def tokens_revoke(
-    token: Annotated[str, typer.Argument(help="The token to take back.", show_default=False)],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ID|PREFIX",
+            help="The token's id or shown prefix, as `tokens list` prints them.",
+            show_default=False,
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="Read the token itself from this file ('-': standard input).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Revoke an API token: requests that carry it get 401 from now on (a running `serve`
-    may accept it for TODOSYNC_TOKEN_CACHE_SECONDS more, 5 by default)."""
+    may accept it for TODOSYNC_TOKEN_CACHE_SECONDS more, 5 by default). The token is never
+    an argument (arguments show in `ps` and shell history): name it by id or prefix, or pass
+    it in a file or on standard input."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from todosync.auth import service as auth_service
+    from todosync.auth import tokens
+    from todosync.db.session import run_in_transaction
+
+    if (name is None) == (token_file is None):
+        fail("give a token's ID or PREFIX, or --token-file (not both)", code=EXIT_USAGE)
+    if name is not None and tokens.looks_like_token(name):
+        fail(
+            "a token is a secret, never an argument: name it by its id or prefix "
+            "(`todosync tokens list`), or pass it with --token-file (- for stdin)",
+            code=EXIT_USAGE,
+        )
+    settings = load_settings()
+    _require_current_schema(settings)
+    secret = _read_secret(token_file) if token_file is not None else None
+
+    async def revoke(session: AsyncSession) -> auth_service.Revoked:
+        if secret is not None:
+            return await auth_service.revoke_token(session, token=secret)
+        return await auth_service.revoke_token_named(session, name=name or "")
+
+    outcome = asyncio.run(run_in_transaction(settings.database_url, revoke))
+    if outcome is auth_service.Revoked.UNKNOWN:
+        fail("unknown token")
+    typer.echo(f"token {outcome.value}", err=True)
+
+
+def _read_secret(path: Path) -> str:
+    """The stripped content of `path`, or of standard input for `-`."""
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return text.strip()
+
+
+@tokens_app.command("list")
+@handle_errors
+def tokens_list(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """List API tokens: id, tenant, shown prefix, created, revoked (never the token)."""
+    import json
+
     from todosync.auth import service as auth_service
     from todosync.db.session import run_in_transaction
 
     settings = load_settings()
     _require_current_schema(settings)
-    outcome = asyncio.run(
-        run_in_transaction(
-            settings.database_url, lambda s: auth_service.revoke_token(s, token=token)
-        )
-    )
-    if outcome is auth_service.Revoked.UNKNOWN:
-        fail("unknown token")
-    typer.echo(f"token {outcome.value}", err=True)
+    found = asyncio.run(run_in_transaction(settings.database_url, auth_service.list_tokens))
+    if as_json:
+        typer.echo(json.dumps({"data": [t.as_json() for t in found]}, ensure_ascii=False))
+        return
+    for t in found:
+        revoked = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+        shown = t.prefix or "(no prefix)"
+        typer.echo(f"{t.id}\t{t.tenant}\t{shown}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t{revoked}")
 
 
 @app.command()

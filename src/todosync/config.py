@@ -56,6 +56,19 @@ class NewItemStrategy(enum.StrEnum):
     HOLD = "hold"
 
 
+class LogLevel(enum.StrEnum):
+    """The least level logged (case-insensitive in the environment)."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+    @classmethod
+    def _missing_(cls, value: object) -> LogLevel | None:
+        return cls.__members__.get(value.upper()) if isinstance(value, str) else None
+
+
 class RunMode(enum.StrEnum):
     """Where sync runs happen: in the `serve` process (embedded) or in `todosync worker`
     processes fed by a job queue in PostgreSQL (distributed)."""
@@ -122,7 +135,7 @@ class Settings(BaseSettings):
     # a dashboard session ends this long after its sign-in, however busy it is
     session_lifetime_seconds: float = Field(default=24 * 3600, gt=0)
 
-    log_level: str = "INFO"
+    log_level: LogLevel = LogLevel.INFO
     log_format: str = Field(default="console", pattern="^(console|json)$")
     debug_log_content: bool = False
 
@@ -223,4 +236,6 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else ENV_PREFIX
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        # pydantic prefixes a validator's own message with "Value error, ": not for people
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -14,6 +14,7 @@ waits for the run in progress to stop between two actions.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from collections.abc import Callable
@@ -25,8 +26,14 @@ from starlette.types import ASGIApp
 
 from todosync import headlimits, serverlog
 from todosync import logging as todosync_logging
+from todosync.errors import TodosyncError
 
-__all__ = ["run", "stop_jobs_of"]
+__all__ = ["PortInUse", "bind", "run", "stop_jobs_of"]
+
+
+class PortInUse(TodosyncError):
+    """Another process listens on the port asked for."""
+
 
 # Open connections (a live event stream, say) may delay the shutdown this long, no more.
 _CONNECTIONS_GRACE_S = 5
@@ -66,8 +73,28 @@ def run(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
     )
+    sock = bind(host, port)
     with serverlog.serving_as(name):
-        _Server(config, on_started=on_started, on_signal=on_signal).run()
+        _Server(config, on_started=on_started, on_signal=on_signal).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host`:`port` (0: a free port), or `PortInUse`."""
+    # An explicit IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that name it, and
+    # without it every small request waits ~40 ms for a delayed ACK.
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} is in use") from None
+        raise
+    return sock
 
 
 def stop_jobs_of(app: Any) -> Callable[[], None]:

@@ -20,13 +20,20 @@ def cli_env(database_url: str | None, **extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, database_url: str | None, cwd: Path, timeout_s: float = 60, **extra: str
+    *args: str,
+    database_url: str | None,
+    cwd: Path,
+    timeout_s: float = 60,
+    stdin: str | None = None,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs `python -m todosync ARGS` in `cwd` and captures its output."""
+    """Runs `python -m todosync ARGS` in `cwd` (with `stdin` as its input) and captures its
+    output."""
     return subprocess.run(
         [sys.executable, "-m", "todosync", *args],
         cwd=cwd,
         env=cli_env(database_url, **extra),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,

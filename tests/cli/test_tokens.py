@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -52,15 +53,79 @@ def test_create_for_a_new_tenant(
         assert names.scalar_one() == "acme"
 
 
-async def test_revoke(
+async def test_revoke_by_file_or_stdin(
     database_url: str, engine: AsyncEngine, blocking_engine: sa.Engine, tmp_path: Path
 ) -> None:
-    """`tokens revoke` marks the token revoked; an unknown token is exit code 1."""
-    token = (await make_tenant_token(engine)).token
-    result = run_cli("tokens", "revoke", token, database_url=database_url, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
-    assert _tenant_of(blocking_engine, token) == (DEFAULT_TENANT_ID, True)
-    unknown = run_cli("tokens", "revoke", "tds_unknown", database_url=database_url, cwd=tmp_path)
+    """`tokens revoke --token-file` takes the token from a file or, with `-`, from stdin;
+    an unknown token is exit code 1."""
+    first, second = (await make_tenant_token(engine)).token, (await make_tenant_token(engine)).token
+    (tmp_path / "token").write_text(first + "\n")
+    by_file = run_cli(
+        "tokens", "revoke", "--token-file", "token", database_url=database_url, cwd=tmp_path
+    )
+    assert by_file.returncode == 0, by_file.stderr
+    assert by_file.stdout == ""
+    assert _tenant_of(blocking_engine, first) == (DEFAULT_TENANT_ID, True)
+    by_stdin = run_cli(
+        "tokens",
+        "revoke",
+        "--token-file",
+        "-",
+        database_url=database_url,
+        cwd=tmp_path,
+        stdin=second,
+    )
+    assert by_stdin.returncode == 0, by_stdin.stderr
+    assert _tenant_of(blocking_engine, second) == (DEFAULT_TENANT_ID, True)
+    unknown = run_cli(
+        "tokens",
+        "revoke",
+        "--token-file",
+        "-",
+        database_url=database_url,
+        cwd=tmp_path,
+        stdin="tds_unknown",
+    )
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "todosync: error: unknown token"
+
+
+async def test_revoke_by_id_or_prefix(
+    database_url: str, engine: AsyncEngine, blocking_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """`tokens list` shows each token's id and prefix (never the token), and `tokens revoke`
+    takes either; the list then shows it revoked."""
+    first = run_cli("tokens", "create", database_url=database_url, cwd=tmp_path).stdout.strip()
+    second = run_cli("tokens", "create", database_url=database_url, cwd=tmp_path).stdout.strip()
+    listed = run_cli("tokens", "list", "--json", database_url=database_url, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert first not in listed.stdout
+    assert second not in listed.stdout
+    rows = json.loads(listed.stdout)["data"]
+    by_prefix = {row["prefix"]: row for row in rows}
+    assert set(by_prefix) >= {first[:12], second[:12]}
+    first_id = by_prefix[first[:12]]["id"]
+
+    by_id = run_cli("tokens", "revoke", str(first_id), database_url=database_url, cwd=tmp_path)
+    assert by_id.returncode == 0, by_id.stderr
+    prefix = run_cli("tokens", "revoke", second[:12], database_url=database_url, cwd=tmp_path)
+    assert prefix.returncode == 0, prefix.stderr
+    assert _tenant_of(blocking_engine, first)[1]
+    assert _tenant_of(blocking_engine, second)[1]
+    relisted = run_cli("tokens", "list", database_url=database_url, cwd=tmp_path).stdout
+    (line,) = [line for line in relisted.splitlines() if first[:12] in line]
+    assert line.startswith(f"{first_id}\tdefault\t")
+    assert "\trevoked " in line
+
+
+async def test_a_token_as_an_argument_is_refused(
+    database_url: str, engine: AsyncEngine, blocking_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The secret itself as an argument is a usage error (exit 2) that does not repeat it,
+    and the token stays live."""
+    token = (await make_tenant_token(engine)).token
+    result = run_cli("tokens", "revoke", token, database_url=database_url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert token not in result.stderr
+    assert "--token-file" in result.stderr
+    assert _tenant_of(blocking_engine, token) == (DEFAULT_TENANT_ID, False)

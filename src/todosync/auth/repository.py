@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,9 +14,11 @@ __all__ = [
     "add_tenant",
     "add_token",
     "end_session",
+    "find_tokens",
     "get_tenant_id_by_name",
     "get_token_by_hash",
     "is_session_ended",
+    "list_tokens",
     "live_token_tenant_id",
     "mark_revoked",
 ]
@@ -36,10 +39,10 @@ async def add_tenant(session: AsyncSession, *, name: str, now: datetime) -> int:
 
 
 async def add_token(
-    session: AsyncSession, *, token_hash: str, tenant_id: int, now: datetime
+    session: AsyncSession, *, token_hash: str, prefix: str, tenant_id: int, now: datetime
 ) -> ApiToken:
-    """Inserts a token row (its hash only)."""
-    row = ApiToken(tenant_id=tenant_id, token_hash=token_hash, created_at=now)
+    """Inserts a token row (its hash and shown prefix only)."""
+    row = ApiToken(tenant_id=tenant_id, token_hash=token_hash, prefix=prefix, created_at=now)
     session.add(row)
     await session.flush()
     return row
@@ -49,6 +52,29 @@ async def get_token_by_hash(session: AsyncSession, *, token_hash: str) -> ApiTok
     """The token row with this hash, revoked or not."""
     statement = sa.select(ApiToken).where(ApiToken.token_hash == token_hash)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def find_tokens(
+    session: AsyncSession, *, token_id: int | None = None, prefix: str | None = None
+) -> Sequence[ApiToken]:
+    """The token rows with this id, or with this shown prefix (at most two: enough to tell
+    one from several)."""
+    statement = sa.select(ApiToken).limit(2)
+    if token_id is not None:
+        statement = statement.where(ApiToken.id == token_id)
+    if prefix is not None:
+        statement = statement.where(ApiToken.prefix == prefix)
+    return list((await session.execute(statement)).scalars())
+
+
+async def list_tokens(session: AsyncSession) -> Sequence[tuple[ApiToken, str]]:
+    """Every token row with its tenant's name, oldest first."""
+    statement = (
+        sa.select(ApiToken, Tenant.name)
+        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .order_by(ApiToken.id)
+    )
+    return [(row, name) for row, name in (await session.execute(statement)).all()]
 
 
 async def live_token_tenant_id(session: AsyncSession, *, token_hash: str) -> int | None:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,17 +13,20 @@ from todosync.auth import repository, tokens
 from todosync.auth.cache import TokenCache
 from todosync.clock import utc_now
 from todosync.errors import AuthenticationFailed, ValidationFailed
-from todosync.store.models import DEFAULT_TENANT_ID
+from todosync.store.models import DEFAULT_TENANT_ID, ApiToken
 
 __all__ = [
     "MAX_TENANT_NAME_LENGTH",
     "Revoked",
+    "TokenInfo",
     "authenticate",
     "authenticate_hash",
     "create_token",
     "end_session",
     "is_session_ended",
+    "list_tokens",
     "revoke_token",
+    "revoke_token_named",
 ]
 
 MAX_TENANT_NAME_LENGTH = 200
@@ -45,7 +49,11 @@ async def create_token(session: AsyncSession, *, tenant: str | None = None) -> s
     tenant_id = DEFAULT_TENANT_ID if tenant is None else await _tenant_id(session, tenant)
     token = tokens.generate_token()
     await repository.add_token(
-        session, token_hash=tokens.hash_token(token), tenant_id=tenant_id, now=now
+        session,
+        token_hash=tokens.hash_token(token),
+        prefix=tokens.shown_prefix(token),
+        tenant_id=tenant_id,
+        now=now,
     )
     return token
 
@@ -62,12 +70,62 @@ async def _tenant_id(session: AsyncSession, name: str) -> int:
 async def revoke_token(session: AsyncSession, *, token: str) -> Revoked:
     """Marks the token revoked; revoking twice is harmless."""
     row = await repository.get_token_by_hash(session, token_hash=tokens.hash_token(token))
+    return await _revoke(session, row)
+
+
+async def revoke_token_named(session: AsyncSession, *, name: str) -> Revoked:
+    """Like `revoke_token`, for a token named by its id or its shown prefix (`tokens list`);
+    `ValidationFailed` when a prefix names several tokens."""
+    if name.isdigit():
+        found = await repository.find_tokens(session, token_id=int(name))
+    else:
+        found = await repository.find_tokens(session, prefix=name)
+    if len(found) > 1:
+        raise ValidationFailed(f"the prefix {name} names several tokens: give the token's id")
+    return await _revoke(session, found[0] if found else None)
+
+
+async def _revoke(session: AsyncSession, row: ApiToken | None) -> Revoked:
     if row is None:
         return Revoked.UNKNOWN
     if row.revoked_at is not None:
         return Revoked.ALREADY_REVOKED
     await repository.mark_revoked(session, row=row, now=utc_now())
     return Revoked.REVOKED
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown of a token: never the token, nor its hash."""
+
+    id: int
+    tenant: str
+    prefix: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "prefix": self.prefix,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+async def list_tokens(session: AsyncSession) -> list[TokenInfo]:
+    """Every token, oldest first, as `TokenInfo`."""
+    return [
+        TokenInfo(
+            id=row.id,
+            tenant=tenant,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
+        for row, tenant in await repository.list_tokens(session)
+    ]
 
 
 async def authenticate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -39,7 +40,13 @@ def head_revision(database_url: str) -> str | None:
 
 
 def current_revision(database_url: str) -> str | None:
-    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    """The database's revision; None for an empty database, or a SQLite file that does not
+    exist (left so: a check must not create the file it checks)."""
+    url = sync_url(database_url)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).exists():
+        return None
+    engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -108,14 +108,17 @@ def run(
         ),
         faults=faults.FaultConfig(seed=seed, rules=rules),
     )
-    from todosync.fake_external import server  # uvicorn and starlette only when it runs
+    # uvicorn and starlette only when it runs
+    from todosync import server as app_server
+    from todosync.fake_external import server
 
     logging.getLogger(__name__).info(
         "fake external API on http://%s:%d (control: /__control/)", host, port
     )
     try:
         server.serve(settings)
-    except (OSError, sqlite3.Error) as exc:  # e.g. a state file in a missing directory
+    # a busy port, or a state file in a missing directory
+    except (OSError, sqlite3.Error, app_server.PortInUse) as exc:
         typer.echo(f"todosync: error: fake external API: {exc}", err=True)
         raise typer.Exit(1) from None
 

@@ -9,6 +9,7 @@ import time
 
 import uvicorn
 
+from todosync import server as app_server
 from todosync import serverlog
 from todosync.fake_external import app, config, runtime, sample
 
@@ -42,7 +43,7 @@ def start_in_thread(
 ) -> RunningServer:
     """Starts a server and returns once it accepts connections; port 0 picks a free port."""
     rt = _runtime(server_config)
-    sock = _bind(server_config.host, server_config.port)
+    sock = app_server.bind(server_config.host, server_config.port)
     server = uvicorn.Server(_uvicorn_config(rt, server_config, quiet=True))
     thread = threading.Thread(
         target=_run_quietly, args=(server, sock), name="fake-external", daemon=True
@@ -72,10 +73,11 @@ def _run_quietly(server: uvicorn.Server, sock: socket.socket) -> None:
 
 def serve(server_config: config.ServerConfig) -> None:
     """Runs a server in the foreground until interrupted."""
+    sock = app_server.bind(server_config.host, server_config.port)
     rt = _runtime(server_config)
     try:
         with serverlog.serving_as("fake-external"):
-            uvicorn.Server(_uvicorn_config(rt, server_config, quiet=False)).run()
+            uvicorn.Server(_uvicorn_config(rt, server_config, quiet=False)).run(sockets=[sock])
     finally:
         rt.close()
 
@@ -107,18 +109,6 @@ def _uvicorn_config(
         loop="asyncio" if quiet else "auto",
         timeout_graceful_shutdown=3,
     )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    # An explicit IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that name it, and
-    # without it every small request waits ~40 ms for a delayed ACK.
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
-    return sock
 
 
 def _url_host(host: str) -> str:
