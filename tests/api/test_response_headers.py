@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.api.helpers import offline_assets
+
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
@@ -42,3 +44,9 @@ async def test_static_files_may_be_cached(anonymous_client: httpx.AsyncClient) -
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "no-store" not in response.headers.get("cache-control", "")
+
+
+async def test_docs_work_offline(anonymous_client: httpx.AsyncClient) -> None:
+    """`/docs` names no other host (no CDN): its script and stylesheet come from the app."""
+    for url in offline_assets(await anonymous_client.get("/docs")):
+        assert (await anonymous_client.get(url)).status_code == 200, url

@@ -270,5 +270,7 @@ async def test_a_trigger_body_that_is_not_json_is_a_415(client: httpx.AsyncClien
     assert_problem(refused, 415)
     form = await client.post("/api/sync", data={"dry_run": "true"})
     assert_problem(form, 415)
+    empty_but_not_json = await client.post("/api/sync", headers={"Content-Type": "text/plain"})
+    assert_problem(empty_but_not_json, 415)
     assert (await client.post("/api/sync")).status_code == 202
     assert (await client.post("/api/sync", json={"dry_run": True})).status_code == 202

@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
-from todosync import alerts, dashboard, events, metrics, observers
+from todosync import alerts, apidocs, dashboard, events, metrics, observers
 from todosync.api import middleware, problems, sessions
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from todosync.api.routes import events as events_routes
@@ -74,6 +74,8 @@ def create_app(
         description=_DESCRIPTION,
         lifespan=_lifespan(engine, owned=owned),
         generate_unique_id_function=lambda route: route.name,
+        docs_url=None,  # served offline below (`apidocs`)
+        redoc_url=None,
         middleware=[
             Middleware(middleware.NoSniffNoStoreMiddleware),
             Middleware(middleware.RequestContextMiddleware),
@@ -116,6 +118,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.state.route_methods = problems.route_methods(routers)
+    app.router.routes.extend(apidocs.routes(openapi_url="/openapi.json", title="todosync"))
     dashboard.install(app, settings)  # /dashboard: pages over the same services
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

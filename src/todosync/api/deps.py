@@ -106,8 +106,11 @@ async def require_json(request: Request) -> None:
 
 
 async def require_json_if_any(request: Request) -> None:
-    """For an optional body: none at all is fine; one that is there must be declared JSON."""
-    declared = request.headers.get("content-length")
-    if declared == "0" or (declared is None and "transfer-encoding" not in request.headers):
+    """For an optional body: none at all (and no content type) is fine; one that is there, or a
+    declared content type, must be JSON."""
+    headers = request.headers
+    declared = headers.get("content-length")
+    no_body = declared == "0" or (declared is None and "transfer-encoding" not in headers)
+    if no_body and "content-type" not in headers:
         return
     await require_json(request)

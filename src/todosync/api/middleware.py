@@ -114,18 +114,24 @@ class BodyLimitMiddleware:
 
 class NoSniffNoStoreMiddleware:
     """`X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` on
-    every one that sets no cache policy of its own, except the dashboard's versioned static
-    files: responses carry tenant data and tokens' effects, never worth a cached copy."""
+    every one that sets no cache policy of its own, except static files (the dashboard's,
+    versioned, and the API docs' assets): responses carry tenant data, never worth a cached
+    copy."""
 
-    def __init__(self, app: ASGIApp, *, cacheable_prefix: str = "/dashboard/static/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        cacheable_prefixes: tuple[str, ...] = ("/dashboard/static/", "/docs/assets/"),
+    ) -> None:
         self.app = app
-        self.cacheable_prefix = cacheable_prefix
+        self.cacheable_prefixes = cacheable_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cacheable = scope["path"].startswith(self.cacheable_prefix)
+        cacheable = scope["path"].startswith(self.cacheable_prefixes)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -31,6 +31,8 @@ UNTRACKED_HEADER = "x-fake-untracked"
 """A public request with this header (any value) is neither logged nor faulted: test set-up."""
 
 CONTROL_PREFIX = "/__control/"
+# the control API, and the contract with its docs: never counted, delayed or failed
+_UNTRACKED_PATHS = (CONTROL_PREFIX, "/openapi.json", "/docs")
 
 
 class FaultGate:
@@ -43,7 +45,7 @@ class FaultGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
-        elif scope["path"].startswith(CONTROL_PREFIX) or _is_untracked(scope):
+        elif scope["path"].startswith(_UNTRACKED_PATHS) or _is_untracked(scope):
             await self._app(scope, receive, self._dated(send))
         else:
             await self._tracked(scope, receive, send)
