@@ -67,6 +67,8 @@ async def test_a_held_run_runs_again_with_mass_deletes_allowed(
     assert held["status"] == "held"
 
     await browse.sign_in(page, tenant.token)
+    await browse.go(page, "Runs")  # the list says why, too
+    await expect(page.locator(f"#run-{held['id']} .run-reason")).to_have_text(held["reason"])
     await page.goto(f"/dashboard/runs/{held['id']}")
     await expect(page.locator("#run-reason")).to_be_visible()
     await page.get_by_role("button", name="Allow mass delete and run again…").click()

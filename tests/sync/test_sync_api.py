@@ -96,7 +96,8 @@ async def test_a_delayed_run_does_not_start_early(
 async def test_a_failing_queued_run_is_marked_failed(
     live_client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """A queued run that cannot start (its list is gone) ends as failed; the loop goes on."""
+    """A queued run that cannot start (its list is gone) ends as failed, with its reason in
+    the run, the list of runs and the status; the loop goes on."""
     async with sessionmaker.begin() as session:
         run = await runs.create_run(
             session, connection_id=1, trigger="manual", status="queued", list_id=999_999
@@ -104,6 +105,11 @@ async def test_a_failing_queued_run_is_marked_failed(
     failed = await _wait_for(live_client, run.id)
     assert failed["status"] == "failed"
     assert "not found" in (failed["reason"] or "")
+    # the list of runs and the status say why too, not only the run's own page
+    listed = (await live_client.get("/api/sync/runs")).json()["data"]
+    assert next(r for r in listed if r["id"] == run.id)["reason"] == failed["reason"]
+    status = (await live_client.get("/api/sync/status")).json()
+    assert status["last_run"]["reason"] == failed["reason"]
     follow_up = (await live_client.post("/api/sync")).json()["run_id"]
     assert (await _wait_for(live_client, follow_up))["status"] == "ok"
 

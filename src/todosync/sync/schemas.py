@@ -89,6 +89,9 @@ class RunOut(_Response):
     api_calls: int
     clock_skew_s: float | None
     errors: list[dict[str, Any]]
+    reason: str | None
+    """Why the run ended as it did when that is not an entity's error: what a `failed`,
+    `degraded` or `held` run (or a `partial` one cut short) ran into; null otherwise."""
 
 
 class LogEntryOut(_Response):
@@ -104,11 +107,9 @@ class LogEntryOut(_Response):
 
 
 class RunDetail(RunOut):
-    """A run with its per-entity log; `reason` says why it was held or failed, `plan` is the
-    plan of a dry run (both null otherwise)."""
+    """A run with its per-entity log; `plan` is the plan of a dry run (null otherwise)."""
 
     log: list[LogEntryOut]
-    reason: str | None
     plan: list[dict[str, Any]] | None
 
 

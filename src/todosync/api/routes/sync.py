@@ -126,7 +126,7 @@ async def get_run(run_id: RunId, session: deps.Session, tenant_id: deps.TenantId
     run = await service.get_run(session, run_id, tenant_id=tenant_id)
     log = [LogEntryOut.model_validate(row) for row in await service.run_log(session, run)]
     summary = RunOut.model_validate(run).model_dump()
-    return RunDetail(**summary, log=log, reason=run.reason, plan=run.plan)
+    return RunDetail(**summary, log=log, plan=run.plan)
 
 
 @router.get("/status")
