@@ -93,6 +93,16 @@ async def test_clock_skew_from_the_date_header(
     assert abs((pulled.server_date - expected).total_seconds()) < 2.0
 
 
+async def test_the_same_clock_shows_no_skew(
+    fake_external: FakeExternal, make_external: MakeClient
+) -> None:
+    """With the fake on this machine's clock, every measured skew is exactly 0: a skew within
+    the `Date` header's resolution cannot be told from none."""
+    client = make_external()
+    skews = [(await client.pull()).clock_skew_s for _ in range(5)]
+    assert skews == [0.0] * 5
+
+
 async def test_skew_of_every_answer_is_kept(
     fake_external: FakeExternal, make_external: MakeClient
 ) -> None:

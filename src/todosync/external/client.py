@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from todosync.config import Settings
 
-__all__ = ["ExternalClient", "RequestHook"]
+__all__ = ["SKEW_RESOLUTION_S", "ExternalClient", "RequestHook"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,10 @@ class _Answer:
     response: httpx.Response
     server_date: datetime | None
     skew_s: float | None
+
+
+SKEW_RESOLUTION_S = 0.5
+"""Half a second of `Date`'s one-second resolution: the clock skew cannot be told more finely."""
 
 
 class ExternalClient:
@@ -311,9 +315,12 @@ class ExternalClient:
         if server_date is None:
             return _Answer(response, None, None)
         # Compare with the middle of the exchange; `Date` has whole seconds, cut off, so
-        # adding half a second makes the estimate unbiased (it stays good to about ±0.5 s).
+        # adding half a second makes the estimate unbiased. It is good to ±0.5 s plus half the
+        # exchange: a skew within that is no skew that can be told (reported as 0).
         local = started_at + timedelta(seconds=duration_s / 2)
-        skew_s = round((server_date - local).total_seconds() + 0.5, 3)
+        estimate_s = (server_date - local).total_seconds() + 0.5
+        resolution_s = SKEW_RESOLUTION_S + duration_s / 2
+        skew_s = 0.0 if abs(estimate_s) <= resolution_s else round(estimate_s, 3)
         self._last_skew_s = skew_s
         return _Answer(response, server_date, skew_s)
 
