@@ -355,8 +355,27 @@ async def test_a_dry_run_changes_nothing_and_plans_what_the_real_run_does(
     real = await run_sync()
     planned = sorted((p["kind"], p["side"], p["action"]) for p in dry.plan)
     assert planned == sorted([("list", "local", "update"), ("list", "remote", "create")])
+    # the dry run's counts are its planned actions, one per action and side
+    assert (dry.counts["local"]["updated"], dry.counts["remote"]["created"]) == (1, 1)
+    assert sum(dry.counts["local"].values()) + sum(dry.counts["remote"].values()) == 2
     assert real.counts["local"]["updated"] == 1
     assert real.counts["remote"]["created"] == 2
+
+
+async def test_a_planned_recreate_says_why(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """A new local item in a list that exists remotely plans a recreate whose entry says, in
+    words, why the list is created anew."""
+    list_id = await _synced(fake_external, local, run_sync)
+    await local.add_item(list_id, "Bread")
+
+    dry = await run_sync(dry_run=True)
+
+    assert dry.plan is not None
+    (recreate,) = [p for p in dry.plan if p["action"] == "recreate"]
+    assert "cannot add an item to an existing list" in recreate["reason"]
+    assert dry.counts["remote"]["created"] == 1
 
 
 @pytest.mark.parametrize("side", SIDES)

@@ -205,6 +205,12 @@ Action = (
 )
 
 
+RECREATE_REASON = (
+    "the list has new local items and the external API cannot add an item to an existing "
+    "list: it is created anew with all its items, then the old one is deleted"
+)
+
+
 def describe(action: Action) -> dict[str, Any]:
     """A JSON-ready description of an action, for dry runs and logs; no user content."""
     side = action.side
@@ -228,4 +234,6 @@ def describe(action: Action) -> dict[str, Any]:
         entry["fields"] = sorted({*action.push, *action.pull})
     if isinstance(action, DeleteRemote | Hold):
         entry["reason"] = action.reason
+    if isinstance(action, RecreateRemoteList):
+        entry["reason"] = RECREATE_REASON
     return entry

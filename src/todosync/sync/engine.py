@@ -268,6 +268,8 @@ class SyncEngine:
         outcome = _Outcome("ok", skew_s=skew)
         if request.dry_run:
             outcome.plan = [act.describe(a) for a in actions]
+            for action in actions:
+                tally.count_planned(action)
             outcome.reason = plan.held_reason
             return self._status(outcome, tally, held=plan.held_reason is not None)
         held = plan.held_reason is not None and not request.allow_mass_delete

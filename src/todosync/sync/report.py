@@ -45,6 +45,17 @@ class Tally:
         if key is not None and side in ("local", "remote"):
             self.counts[side][key] += n
 
+    def count_planned(self, action: act.Action) -> None:
+        """Counts a planned action of a dry run, whose plan is never applied: one per action
+        and side it changes (a new list counts once, however many items its POST carries)."""
+        if isinstance(action, act.Update):
+            for side, fields in (("remote", action.push), ("local", action.pull)):
+                if fields:
+                    self.count(side, "update")
+            self.counts["conflicts"] += len(action.conflicts)
+        else:
+            self.count(action.side, action.verb)
+
     def log(
         self,
         *,
