@@ -201,3 +201,28 @@ def test_on_a_terminal_a_sync_shows_a_progress_bar(
     assert "syncing" in output  # the bar's label, drawn before the run's first action
     assert "\x1b[" in output  # drawn with terminal control sequences
     assert " ok:" in output  # the summary line
+
+
+def test_verify_names_remote_entities_the_sync_could_not_read(
+    database_url: str, fake_external: FakeExternal
+) -> None:
+    """A remote list the sync quarantined (bad data) is missing locally: verify names it with
+    the reason and exits 3 instead of saying converged."""
+    fake_external.create_list("Groceries", items=["Milk"])
+    fake_external.load_state(
+        [*fake_external.state(), {"id": "broken-list", "name": "Broken", "items": "oops"}]
+    )
+    assert _run(database_url, fake_external, "sync").returncode == 3  # partial: quarantined
+
+    result = _run(database_url, fake_external, "verify", "--json")
+
+    assert result.returncode == 3
+    report = _last_json(result.stdout)
+    assert report["converged"] is False
+    (drift,) = report["drift"]
+    assert (drift["kind"], drift["problem"], drift["external_id"]) == (
+        "list",
+        "unreadable_remotely",
+        "broken-list",
+    )
+    assert "items" in drift["reason"]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.external.client import ExternalClient
-from todosync.external.schemas import RemoteList
+from todosync.external.schemas import InvalidEntity, RemoteList
 from todosync.sync import ledger
 from todosync.sync.fields import Fields
 from todosync.sync.snapshot import LedgerRow, LocalRow
@@ -25,19 +25,24 @@ class Drift:
     """One difference between the sides."""
 
     kind: str
-    problem: str  # missing_remotely | missing_locally | field_differs
+    problem: str  # missing_remotely | missing_locally | field_differs | unreadable_remotely
     local_id: int | None = None
     external_id: str | None = None
     field: str | None = None
+    reason: str | None = None  # why a remote entity could not be read (field names only)
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def compare(
-    local: Sequence[LocalRow], rows: Sequence[LedgerRow], remote: Sequence[RemoteList]
+    local: Sequence[LocalRow],
+    rows: Sequence[LedgerRow],
+    remote: Sequence[RemoteList],
+    unreadable: Sequence[InvalidEntity] = (),
 ) -> list[Drift]:
-    """Every live entity on one side must map to an equal entity on the other."""
+    """Every live entity on one side must map to an equal entity on the other; a remote entity
+    that could not be read (quarantined by the sync) has no local twin, so it is drift too."""
     remote_fields: dict[tuple[str, str, str], Fields] = {}
     for rl in remote:
         remote_fields[("list", "", rl.id)] = {"name": rl.name}
@@ -63,6 +68,10 @@ def compare(
                 drift.append(Drift(row.kind, "field_differs", row.id, key[2], field=name))
     for key in remote_fields.keys() - matched:
         drift.append(Drift(key[0], "missing_locally", external_id=key[2]))
+    for bad in unreadable:
+        drift.append(
+            Drift(bad.kind, "unreadable_remotely", external_id=bad.external_id, reason=bad.reason)
+        )
     return drift
 
 
@@ -77,4 +86,4 @@ async def verify(
     async with sessionmaker() as session:
         rows = await ledger.load_rows(session, connection_id=connection_id)
         local = await ledger.live_local_rows(session, tenant_id=tenant_id)
-    return compare(local, rows, pull.lists)
+    return compare(local, rows, pull.lists, pull.invalid)
