@@ -58,8 +58,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite with the pragmas and locking described above."""
+def create_engine(
+    database_url: str, *, hide_parameters: bool = True, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine; on SQLite with the pragmas and locking described above. Statement
+    parameters (list names, item texts) stay out of database error messages unless
+    `hide_parameters` is False (`TODOSYNC_DEBUG_LOG_CONTENT`): hidden by default, so that no
+    entry point can forget it."""
+    kwargs["hide_parameters"] = hide_parameters
     url = async_url(database_url)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)

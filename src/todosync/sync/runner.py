@@ -22,7 +22,9 @@ async def open_engine(
     settings: Settings, *, progress: Progress | None = None
 ) -> AsyncIterator[SyncEngine]:
     """A sync engine over fresh database and HTTP clients, closed on exit."""
-    engine = db_engine.create_engine(settings.database_url)
+    engine = db_engine.create_engine(
+        settings.database_url, hide_parameters=not settings.debug_log_content
+    )
     sessionmaker = db_engine.create_sessionmaker(engine)
     try:
         async with (
