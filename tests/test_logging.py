@@ -108,3 +108,17 @@ async def test_every_line_of_a_run_carries_its_id(
     assert any("clock" in line["event"] for line in during)
     assert {line.get("run_id") for line in during} == {report.run_id}
     assert "run_id" not in lines[-1]
+
+
+def test_best_effort_logs_a_failure_by_type_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """A failing best-effort step is one warning with what failed and the exception's type,
+    never its message; the caller goes on."""
+    log = logging.getLogger("tests.best_effort")
+    with caplog.at_level(logging.WARNING, logger="tests.best_effort"):
+        with todosync_logging.best_effort(log, "the heartbeat of run 7"):
+            raise ValueError("Groceries: private text")
+        with todosync_logging.best_effort(log, "a step that works"):
+            pass
+    assert [r.getMessage() for r in caplog.records] == [
+        "the heartbeat of run 7 failed (ValueError)"
+    ]

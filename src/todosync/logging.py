@@ -13,15 +13,16 @@ API tokens (`tds_...`) and URL passwords are cut out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-__all__ = ["REDACTED", "configure", "redact_text", "redact_value"]
+__all__ = ["REDACTED", "best_effort", "configure", "redact_text", "redact_value"]
 
 _SECRET_KEYS = re.compile(r"authorization|token|secret|password|cookie|api_?key", re.IGNORECASE)
 _AUTH_HEADER = re.compile(
@@ -31,6 +32,17 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
 _API_TOKEN = re.compile(r"\btds_[A-Za-z0-9_-]+")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 REDACTED = "[redacted]"
+
+
+@contextlib.contextmanager
+def best_effort(log: logging.Logger, what: str) -> Iterator[None]:
+    """Runs a step whose failure must not stop its caller: a failure is logged as one warning
+    naming `what` and the exception's type (never its message, which may carry data), and goes
+    no further."""
+    try:
+        yield
+    except Exception as exc:
+        log.warning("%s failed (%s)", what, type(exc).__name__)
 
 
 def redact_text(text: str) -> str:

@@ -58,9 +58,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(
-    database_url: str, *, hide_parameters: bool = True, **kwargs: Any
-) -> AsyncEngine:
+def create_engine(database_url: str, *, hide_parameters: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite with the pragmas and locking described above. Statement
     parameters (list names, item texts) stay out of database error messages unless
     `hide_parameters` is False (`TODOSYNC_DEBUG_LOG_CONTENT`): hidden by default, so that no

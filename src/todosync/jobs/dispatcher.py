@@ -31,6 +31,7 @@ from todosync.config import Settings
 from todosync.errors import TodosyncError
 from todosync.external.breaker import CircuitState
 from todosync.external.client import ExternalClient, RequestHook
+from todosync.logging import best_effort
 from todosync.sync import queries
 from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
@@ -141,7 +142,8 @@ class Dispatcher:
         run_id, self._current_run = self._current_run, None
         if run_id is None:
             return
-        with contextlib.suppress(Exception):  # at worst the reaper marks it later
+        # at worst the reaper marks it later
+        with best_effort(log, f"closing the interrupted run {run_id}"):
             async with self.sessionmaker() as session:
                 run = await session.get(SyncRun, run_id)
                 started = run is not None and run.status == "running"
@@ -181,6 +183,6 @@ class Dispatcher:
         self._current_run = None
 
     async def _fail(self, run_id: int, *, reason: str) -> None:
-        with contextlib.suppress(Exception):  # logged above; the loop must go on
+        with best_effort(log, f"marking run {run_id} failed"):  # the loop must go on
             async with self.sessionmaker.begin() as session:
                 await queries.fail_run(session, run_id=run_id, reason=reason, now=utc_now())

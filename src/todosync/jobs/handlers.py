@@ -20,7 +20,6 @@ service ran embedded).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from todosync.errors import TodosyncError
 from todosync.external.client import ExternalClient
 from todosync.jobs import queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
+from todosync.logging import best_effort
 from todosync.observers import RunObserver
 from todosync.store.models import Connection
 from todosync.sync import queries
@@ -181,7 +181,8 @@ class SyncJobs:
 
     async def _interrupted(self, run_id: int) -> None:
         """Closes a run that the shutdown cut short and queues a follow-up in its place."""
-        with contextlib.suppress(Exception):  # the process is going away; the reaper remains
+        # the process is going away; the reaper remains
+        with best_effort(log, f"closing the interrupted run {run_id}"):
             async with self.sessionmaker.begin() as session:
                 await queries.fail_run(
                     session, run_id=run_id, reason="interrupted by shutdown", now=utc_now()

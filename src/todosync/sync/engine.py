@@ -26,6 +26,7 @@ from todosync.errors import NotFoundError, TodosyncError
 from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import PullResult, RemoteList
+from todosync.logging import best_effort
 from todosync.store import bulk
 from todosync.sync import actions as act
 from todosync.sync import lease, ledger, quarantine, runs, settle
@@ -226,7 +227,8 @@ class SyncEngine:
         interval = max(0.5, self.settings.lease_ttl_seconds / 3)
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):  # a missed beat is retried on the next tick
+            # a missed beat is retried on the next tick
+            with best_effort(log, f"the lease heartbeat of run {run_id}"):
                 if not dry_run and not await lease.heartbeat(
                     self.sessionmaker, connection_id=self.connection_id, holder=holder
                 ):
