@@ -7,7 +7,7 @@ problem handler turns the validation error into a 404.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BeforeValidator
@@ -15,9 +15,10 @@ from pydantic_core import PydanticCustomError
 
 from todosync.store.repository import MAX_ID
 
-__all__ = ["ItemId", "ListId"]
+__all__ = ["CANONICAL_ID", "ConflictId", "ItemId", "ListId", "QuarantineId", "RunId"]
 
-_CANONICAL = re.compile(r"[1-9][0-9]{0,18}")
+CANONICAL_ID = r"[1-9][0-9]{0,18}"
+_CANONICAL = re.compile(CANONICAL_ID)
 
 
 def _canonical(value: object) -> object:
@@ -26,9 +27,12 @@ def _canonical(value: object) -> object:
     return value
 
 
-ListId = Annotated[
-    int, Path(ge=1, le=MAX_ID, description="The list's id."), BeforeValidator(_canonical)
-]
-ItemId = Annotated[
-    int, Path(ge=1, le=MAX_ID, description="The item's id."), BeforeValidator(_canonical)
-]
+def _path_id(what: str) -> tuple[Any, ...]:
+    return (Path(ge=1, le=MAX_ID, description=f"The {what}'s id."), BeforeValidator(_canonical))
+
+
+ListId = Annotated[int, *_path_id("list")]
+ItemId = Annotated[int, *_path_id("item")]
+RunId = Annotated[int, *_path_id("run")]
+ConflictId = Annotated[int, *_path_id("conflict")]
+QuarantineId = Annotated[int, *_path_id("quarantined entity")]

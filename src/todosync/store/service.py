@@ -19,12 +19,12 @@ tenant_id=1)`, like `session.get(Model, 7)`); everything else is keyword-only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
+from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import repository, schemas
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, TodoItem, TodoList
@@ -44,14 +44,6 @@ __all__ = [
 ]
 
 RowT = TypeVar("RowT", TodoList, TodoItem, repository.ItemRow)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[RowT]):
-    """Rows in id order; `last_id` is where the next page starts, None on the last page."""
-
-    rows: Sequence[RowT]
-    last_id: int | None
 
 
 # -- lists ---------------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
+from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import schemas as store_schemas
 from todosync.store import service as store_service
@@ -40,14 +41,6 @@ __all__ = [
 
 
 RowT = TypeVar("RowT", SyncRun, SyncConflict, SyncLog, SyncQuarantine)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[RowT]):
-    """Rows in page order; `last_id` is where the next page starts, None on the last page."""
-
-    rows: Sequence[RowT]
-    last_id: int | None
 
 
 async def _connection_page(

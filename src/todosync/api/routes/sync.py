@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request, Response
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response
+from pydantic import Field
 
-from todosync.api import deps, problems, triggers
+from todosync.api import deps, ids, problems, triggers
 from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cursor
 from todosync.clock import utc_now
 from todosync.errors import ValidationFailed
@@ -41,24 +39,7 @@ router = APIRouter(
     responses=problems.responses(401, 429),
 )
 
-_ENTITY_PATTERN = r"^(list|item):[1-9][0-9]{0,18}$"
-_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,18}")
-
-
-def _canonical(value: object) -> object:
-    # the same rule as `api.ids`: anything but a canonical decimal id names no resource (404)
-    if isinstance(value, str) and not _CANONICAL_ID.fullmatch(value):
-        raise PydanticCustomError("id_invalid", "Not an id")
-    return value
-
-
-def _id(what: str) -> tuple[Any, ...]:
-    return (Path(ge=1, le=MAX_ID, description=f"The {what}'s id."), BeforeValidator(_canonical))
-
-
-RunId = Annotated[int, *_id("run")]
-ConflictId = Annotated[int, *_id("conflict")]
-QuarantineId = Annotated[int, *_id("quarantined entity")]
+_ENTITY_PATTERN = rf"^(list|item):{ids.CANONICAL_ID}$"
 
 
 class ConflictQuery(PageQuery):
@@ -121,7 +102,7 @@ async def list_runs(session: deps.Session, tenant_id: deps.TenantId, paging: Pag
 
 
 @router.get("/runs/{run_id}", responses=problems.responses(404))
-async def get_run(run_id: RunId, session: deps.Session, tenant_id: deps.TenantId) -> RunDetail:
+async def get_run(run_id: ids.RunId, session: deps.Session, tenant_id: deps.TenantId) -> RunDetail:
     """One run with its per-entity log."""
     run = await service.get_run(session, run_id, tenant_id=tenant_id)
     log = [LogEntryOut.model_validate(row) for row in await service.run_log(session, run)]
@@ -174,7 +155,7 @@ async def list_conflicts(
     responses=problems.responses(404, 409, 413, 415, 422),
 )
 async def resolve_conflict(
-    conflict_id: ConflictId,
+    conflict_id: ids.ConflictId,
     body: Annotated[ResolveRequest, Body()],
     session: deps.Session,
     tenant_id: deps.TenantId,
@@ -241,7 +222,7 @@ async def list_quarantine(
     responses={202: {"description": "The next run retries it."}, **problems.responses(404)},
 )
 async def replay_quarantined(
-    quarantine_id: QuarantineId, session: deps.Session, tenant_id: deps.TenantId
+    quarantine_id: ids.QuarantineId, session: deps.Session, tenant_id: deps.TenantId
 ) -> Response:
     """Releases a quarantined entity, so that the next run tries it again."""
     await service.replay_quarantined(session, quarantine_id, tenant_id=tenant_id)
