@@ -18,7 +18,6 @@ __all__ = [
     "add_log_entries",
     "create_run",
     "finish_run",
-    "get_run",
     "mark_running",
     "reap_abandoned",
     "touch_run",
@@ -58,10 +57,6 @@ async def create_run(
     session.add(run)
     await session.flush()
     return run
-
-
-async def get_run(session: AsyncSession, run_id: int) -> SyncRun | None:
-    return await session.get(SyncRun, run_id)
 
 
 async def mark_running(session: AsyncSession, run_id: int) -> None:
