@@ -27,13 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
+from todosync.sync import run_status
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["ALERT_STATES", "Notifier", "alert_state", "from_settings"]
 
 log = logging.getLogger(__name__)
 
-ALERT_STATES = frozenset({"failed", "held", "degraded"})
+ALERT_STATES = run_status.ALARMING
 
 
 def alert_state(status: str) -> str:
@@ -110,7 +112,7 @@ async def _transition(
     statement = (
         sa.select(SyncRun.id, SyncRun.status, SyncRun.reason)
         .where(SyncRun.connection_id == connection_id, SyncRun.dry_run.is_(False))
-        .where(SyncRun.finished_at.is_not(None), SyncRun.status != "queued")
+        .where(SyncRun.finished_at.is_not(None), SyncRun.status != RunStatus.QUEUED)
         .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
         .limit(2)
     )

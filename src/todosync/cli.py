@@ -98,6 +98,7 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {migrate.head_revision(settings.database_url)}", err=True)
 
 
+# by run status (`sync.run_status`), as DESIGN.md's exit codes say
 _SYNC_EXIT = {"ok": 0, "partial": 3, "held": 3, "degraded": 4, "failed": 1}
 
 

@@ -29,13 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.store.models import Connection
-from todosync.sync import queries
+from todosync.sync import queries, run_status
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["CONTENT_TYPE", "Metrics", "Snapshot", "read_snapshot"]
 
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
-FINISHED_STATUSES = ("ok", "partial", "held", "degraded", "failed")
 _SIDE_ACTIONS = ("created", "updated", "deleted")
 _OTHER_ACTIONS = ("conflicts", "skipped", "quarantined", "failed")
 # The breaker's half-open state still refuses all but one probe, so it counts as open.
@@ -122,7 +122,9 @@ async def _last_run(session: AsyncSession, connection_id: int) -> tuple[str, dat
     status = last.scalar_one_or_none()
     if status is None:
         return None
-    agreed = sa.select(sa.func.max(SyncRun.finished_at)).where(*finished, SyncRun.status == "ok")
+    agreed = sa.select(sa.func.max(SyncRun.finished_at)).where(
+        *finished, SyncRun.status == RunStatus.OK
+    )
     first = sa.select(sa.func.min(SyncRun.created_at)).where(*finished)
     since = (await session.execute(agreed)).scalar_one_or_none()
     return status, since or (await session.execute(first)).scalar_one()
@@ -175,7 +177,7 @@ class _SnapshotCollector(Collector):
             "Connections whose last finished run ended in each status.",
             labels=["status"],
         )
-        for status in FINISHED_STATUSES:
+        for status in sorted(run_status.FINISHED):
             last.add_metric([status], s.last_status.get(status, 0))
         yield last
         yield _gauge(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync import alerts, events, metrics
 from todosync.config import Settings
+from todosync.sync import run_status
 from todosync.sync.models import SyncConflict, SyncLog
 from todosync.sync.report import RunReport
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 # Past this many changed entities in one run, one summary event replaces the per-entity ones.
 ENTITY_EVENTS_MAX = 200
-_ALARMING = frozenset({"failed", "degraded", "held"})
 # Progress events at most this often per run (the first and the last always go).
 _PROGRESS_EVERY_S = 0.5
 
@@ -84,7 +84,7 @@ class Observers:
     async def run_finished(self, *, report: RunReport, connection_id: int, tenant_id: int) -> None:
         self._last_progress.pop(report.run_id, None)
         # every run's outcome in one line, in whichever process ran it (serve, worker, CLI)
-        level = logging.WARNING if report.status in _ALARMING else logging.INFO
+        level = logging.WARNING if report.status in run_status.ALARMING else logging.INFO
         log.log(level, "connection %d: %s", connection_id, report.summary())
         if self.bus is not None and self.sessionmaker is not None:
             try:

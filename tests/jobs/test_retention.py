@@ -14,6 +14,7 @@ from todosync.jobs.scheduler import Scheduler
 from todosync.store.models import DEFAULT_CONNECTION_ID
 from todosync.sync import runs
 from todosync.sync.models import SyncConflict, SyncLog, SyncRun
+from todosync.sync.run_status import RunStatus
 
 
 async def _run(
@@ -22,7 +23,10 @@ async def _run(
     """A run that finished `age_days` ago with `status` (None: still queued), with one log entry."""
     async with sessionmaker.begin() as session:
         run = await runs.create_run(
-            session, connection_id=DEFAULT_CONNECTION_ID, trigger="schedule", status="queued"
+            session,
+            connection_id=DEFAULT_CONNECTION_ID,
+            trigger="schedule",
+            status=RunStatus.QUEUED,
         )
         if age_days is not None:
             finished = utc_now() - timedelta(days=age_days)
@@ -56,7 +60,7 @@ async def test_housekeeping_purges_old_runs_with_their_logs_and_keeps_the_rest(
     old_failed = await _run(sessionmaker, status="failed", age_days=35)
     newest_ok = await _run(sessionmaker, status="ok", age_days=31)
     recent = await _run(sessionmaker, status="failed", age_days=1)
-    queued = await _run(sessionmaker, status="queued", age_days=None)
+    queued = await _run(sessionmaker, status=RunStatus.QUEUED, age_days=None)
     async with sessionmaker.begin() as session:
         await runs.add_conflicts(
             session,

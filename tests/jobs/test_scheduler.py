@@ -18,6 +18,7 @@ from todosync.jobs.scheduler import Scheduler
 from todosync.store.models import DEFAULT_CONNECTION_ID, DEFAULT_TENANT_ID, Connection, Tenant
 from todosync.sync import runs, service
 from todosync.sync.models import SyncRun, SyncSchedule
+from todosync.sync.run_status import RunStatus
 
 
 class Clock:
@@ -138,7 +139,7 @@ async def test_a_periodic_trigger_during_a_run_queues_one_follow_up(
     await scheduler.reset()
     async with sessionmaker.begin() as session:
         await runs.create_run(
-            session, connection_id=DEFAULT_CONNECTION_ID, trigger="cli", status="running"
+            session, connection_id=DEFAULT_CONNECTION_ID, trigger="cli", status=RunStatus.RUNNING
         )
     for _ in range(3):
         clock.advance(2)
@@ -229,7 +230,10 @@ async def test_adaptive_mode_shortens_the_interval_after_busy_runs(
         counts = {"local": {"created": changes, "updated": 0, "deleted": 0}, "remote": {}}
         async with sessionmaker.begin() as session:
             run = await runs.create_run(
-                session, connection_id=DEFAULT_CONNECTION_ID, trigger="schedule", status="running"
+                session,
+                connection_id=DEFAULT_CONNECTION_ID,
+                trigger="schedule",
+                status=RunStatus.RUNNING,
             )
             await runs.finish_run(session, run.id, status="ok", counts=counts)
 
@@ -254,7 +258,10 @@ async def test_housekeeping_marks_a_run_without_a_live_lease_abandoned(
     """A run left `running` with no lease behind it (its process died) ends `failed`."""
     async with sessionmaker.begin() as session:
         orphan = await runs.create_run(
-            session, connection_id=DEFAULT_CONNECTION_ID, trigger="schedule", status="running"
+            session,
+            connection_id=DEFAULT_CONNECTION_ID,
+            trigger="schedule",
+            status=RunStatus.RUNNING,
         )
     await make_scheduler(sync_interval_seconds=60).housekeep()
 

@@ -14,6 +14,7 @@ from todosync.clock import utc_now
 from todosync.jobs import queue
 from todosync.store import models
 from todosync.sync import runs
+from todosync.sync.run_status import RunStatus
 
 pytestmark = pytest.mark.postgres_only
 
@@ -43,7 +44,7 @@ async def _queued_run(session: AsyncSession, *, delay_s: float = 0.0) -> int:
         session,
         connection_id=models.DEFAULT_CONNECTION_ID,
         trigger="manual",
-        status="queued",
+        status=RunStatus.QUEUED,
         run_after=utc_now() + timedelta(seconds=delay_s),
     )
     await queue.enqueue_runs(session, [queue.RunJob(run.id, run_after=run.run_after)])

@@ -20,6 +20,7 @@ from tests.sync.test_failure_kill import kill, sync_process, wait_for_held_write
 from todosync.clock import utc_now
 from todosync.sync import runs
 from todosync.sync.models import SyncLease, SyncRun
+from todosync.sync.run_status import RunStatus
 
 
 async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[str, str]]:
@@ -93,7 +94,7 @@ async def _add_run(
     session: AsyncSession, *, dry_run: bool = False, heartbeat_age_s: float = 0.0
 ) -> int:
     run = await runs.create_run(
-        session, connection_id=1, trigger="cli", status="running", dry_run=dry_run
+        session, connection_id=1, trigger="cli", status=RunStatus.RUNNING, dry_run=dry_run
     )
     run.heartbeat_at = utc_now() - timedelta(seconds=heartbeat_age_s)
     await session.flush()

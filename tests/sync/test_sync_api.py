@@ -19,6 +19,7 @@ from tests.sync.harness import LocalSide, remote_list_id
 from todosync import config
 from todosync.api.app import create_app
 from todosync.sync import lease, runs
+from todosync.sync.run_status import RunStatus
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ async def test_a_failing_queued_run_is_marked_failed(
     the run, the list of runs and the status; the loop goes on."""
     async with sessionmaker.begin() as session:
         run = await runs.create_run(
-            session, connection_id=1, trigger="manual", status="queued", list_id=999_999
+            session, connection_id=1, trigger="manual", status=RunStatus.QUEUED, list_id=999_999
         )
     failed = await _wait_for(live_client, run.id)
     assert failed["status"] == "failed"

@@ -35,6 +35,7 @@ from todosync.logging import best_effort
 from todosync.sync import queries
 from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 if TYPE_CHECKING:
     from todosync.observers import RunObserver
@@ -146,7 +147,7 @@ class Dispatcher:
         with best_effort(log, f"closing the interrupted run {run_id}"):
             async with self.sessionmaker() as session:
                 run = await session.get(SyncRun, run_id)
-                started = run is not None and run.status == "running"
+                started = run is not None and run.status == RunStatus.RUNNING
             # one that never started stays queued for the next start
             if started:
                 await self._fail(run_id, reason="interrupted by shutdown before it could finish")

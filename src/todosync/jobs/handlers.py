@@ -40,15 +40,15 @@ from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
 from todosync.observers import RunObserver
 from todosync.store.models import Connection
-from todosync.sync import queries
+from todosync.sync import queries, run_status
 from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["SyncJobs"]
 
 log = logging.getLogger(__name__)
 
-_FINISHED = frozenset({"ok", "partial", "held", "degraded", "failed"})
 # A database hiccup: try the job again after this long rather than failing the run.
 _DATABASE_RETRY = timedelta(seconds=2)
 
@@ -99,7 +99,7 @@ class SyncJobs:
             return
         run, tenant_id = found
         abandoned = recovery.is_abandoned(run)
-        if run.status == "running":
+        if run.status == RunStatus.RUNNING:
             if run_id not in await self._reap(run.connection_id):
                 raise RetryRequested(self._busy_delay(), reason="the run is in progress elsewhere")
             abandoned = True
@@ -107,7 +107,7 @@ class SyncJobs:
             # this job's worker died mid-run: the trigger is carried out by a follow-up
             await self._follow_up(run)
             return
-        if run.status in _FINISHED:
+        if run.status in run_status.FINISHED:
             return  # a repeated delivery of a job that already did its work
         if self.stopping:
             raise RetryRequested(timedelta(0), reason="the worker is shutting down")

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.jobs import queue
 from todosync.sync import queries, runs
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["follow_up", "is_abandoned", "reap"]
 
 
 def is_abandoned(run: SyncRun) -> bool:
     """Closed because the process running it died."""
-    return run.status == "failed" and run.reason == runs.ABANDONED
+    return run.status == RunStatus.FAILED and run.reason == runs.ABANDONED
 
 
 async def reap(

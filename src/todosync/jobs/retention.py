@@ -13,12 +13,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from todosync.sync import run_status
 from todosync.sync.models import SyncConflict, SyncLog, SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["purge_runs"]
 
 _BATCH = 500
-_UNFINISHED = ("queued", "running")
 
 
 async def purge_runs(
@@ -39,13 +40,13 @@ async def purge_runs(
 
 async def _old_run_ids(session: AsyncSession, *, older_than: datetime) -> list[int]:
     newest = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.finished_at.is_not(None))
-    newest_ok = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.status == "ok")
+    newest_ok = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.status == RunStatus.OK)
     keep = sa.union(
         newest.group_by(SyncRun.connection_id), newest_ok.group_by(SyncRun.connection_id)
     )
     statement = (
         sa.select(SyncRun.id)
-        .where(SyncRun.finished_at < older_than, SyncRun.status.not_in(_UNFINISHED))
+        .where(SyncRun.finished_at < older_than, SyncRun.status.not_in(run_status.UNFINISHED))
         .where(SyncRun.id.not_in(keep))
         .order_by(SyncRun.id)
         .limit(_BATCH)

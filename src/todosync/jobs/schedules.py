@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.jobs.adaptive import Observation
 from todosync.store.models import Connection
+from todosync.sync import run_status
 from todosync.sync.models import SyncRun, SyncSchedule
 
 __all__ = [
@@ -24,8 +25,6 @@ __all__ = [
     "put",
     "recent_changes",
 ]
-
-_FINISHED = ("ok", "partial", "held", "degraded", "failed")
 
 
 async def primary_connections(session: AsyncSession) -> list[tuple[int, int]]:
@@ -98,7 +97,7 @@ async def recent_changes(
     """Finished real runs since `since`, with the entities each changed on either side."""
     statement = (
         sa.select(SyncRun.finished_at, SyncRun.counts)
-        .where(SyncRun.connection_id == connection_id, SyncRun.status.in_(_FINISHED))
+        .where(SyncRun.connection_id == connection_id, SyncRun.status.in_(run_status.FINISHED))
         .where(SyncRun.dry_run.is_(False), SyncRun.finished_at >= since)
         .order_by(SyncRun.id)
     )

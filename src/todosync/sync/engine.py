@@ -34,6 +34,7 @@ from todosync.sync import plan as planner
 from todosync.sync.executor import Executor, Progress
 from todosync.sync.models import SyncState
 from todosync.sync.report import RunReport, Tally, entity_name
+from todosync.sync.run_status import RunStatus
 from todosync.sync.snapshot import LedgerRow, LocalRow
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class RunRequest:
 
 @dataclass(slots=True)
 class _Outcome:
-    status: str
+    status: RunStatus
     reason: str | None = None
     plan: list[dict[str, object]] | None = None
     skew_s: float | None = None
@@ -177,7 +178,7 @@ class SyncEngine:
             outcome = await self._sync(request, tally)
         except Exception as exc:
             log.exception("sync run %s failed", run_id)
-            outcome = _Outcome("failed", reason=f"internal error ({type(exc).__name__})")
+            outcome = _Outcome(RunStatus.FAILED, reason=f"internal error ({type(exc).__name__})")
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,7 +217,7 @@ class SyncEngine:
             session,
             connection_id=self.connection_id,
             trigger=request.trigger,
-            status="running",
+            status=RunStatus.RUNNING,
             dry_run=request.dry_run,
             allow_mass_delete=request.allow_mass_delete,
             list_id=request.list_id,
@@ -267,7 +268,7 @@ class SyncEngine:
         plan = planner.build(data, self._options())
         actions, waiting = book.split(plan.actions, now=utc_now())
         _note_waiting(waiting, tally)
-        outcome = _Outcome("ok", skew_s=skew)
+        outcome = _Outcome(RunStatus.OK, skew_s=skew)
         if request.dry_run:
             outcome.plan = [act.describe(a) for a in actions]
             for action in actions:
@@ -291,7 +292,7 @@ class SyncEngine:
         try:
             await executor.apply(actions)
         except ext_errors.AuthenticationError as exc:
-            return _Outcome("failed", reason=str(exc), skew_s=skew)
+            return _Outcome(RunStatus.FAILED, reason=str(exc), skew_s=skew)
         if not executor.skipped and pull.complete:
             unsure = settle.unsure_lists(pull.invalid, book.remote_lists())
             digests = settle.to_record(
@@ -308,7 +309,7 @@ class SyncEngine:
             )
         await self._refresh_statistics(tally)
         if executor.skipped:
-            outcome.status = "partial"
+            outcome.status = RunStatus.PARTIAL
             outcome.reason = (
                 f"stopped by shutdown: {executor.skipped} of {len(actions)} actions "
                 "left for the next run"
@@ -328,11 +329,11 @@ class SyncEngine:
 
     def _status(self, outcome: _Outcome, tally: Tally, *, held: bool) -> _Outcome:
         if tally.unreachable:
-            outcome.status = "degraded"
+            outcome.status = RunStatus.DEGRADED
         elif held:
-            outcome.status = "held"
+            outcome.status = RunStatus.HELD
         elif tally.counts["failed"] or tally.counts["quarantined"] or tally.waiting:
-            outcome.status = "partial"
+            outcome.status = RunStatus.PARTIAL
         return outcome
 
     async def _settle_quarantine(
@@ -370,11 +371,11 @@ class SyncEngine:
         try:
             return await self.client.pull()
         except ext_errors.AuthenticationError as exc:
-            return _Outcome("failed", reason=str(exc))
+            return _Outcome(RunStatus.FAILED, reason=str(exc))
         except (ext_errors.TransientError, ext_errors.CircuitOpen) as exc:
-            return _Outcome("degraded", reason=f"external API unavailable: {exc}")
+            return _Outcome(RunStatus.DEGRADED, reason=f"external API unavailable: {exc}")
         except ext_errors.ExternalError as exc:
-            return _Outcome("failed", reason=str(exc))
+            return _Outcome(RunStatus.FAILED, reason=str(exc))
 
     async def _read_local(self, list_id: int | None) -> _LocalReads:
         """What the run reads before it knows the pull: quarantine, moved rows, list rows.

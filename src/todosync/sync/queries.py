@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.store.models import Connection, TodoItem, TodoList
+from todosync.sync import run_status
 from todosync.sync.models import (
     SyncConflict,
     SyncLog,
@@ -23,6 +24,7 @@ from todosync.sync.models import (
     SyncSchedule,
     SyncState,
 )
+from todosync.sync.run_status import RunStatus
 
 __all__ = [
     "QUEUED",
@@ -48,7 +50,7 @@ __all__ = [
     "run_log",
 ]
 
-QUEUED = "queued"
+QUEUED = RunStatus.QUEUED
 
 
 async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
@@ -135,8 +137,8 @@ async def fail_run(session: AsyncSession, *, run_id: int, reason: str, now: date
     """Marks a queued or running run failed (a finished one keeps its outcome)."""
     await session.execute(
         sa.update(SyncRun)
-        .where(SyncRun.id == run_id, SyncRun.status.in_((QUEUED, "running")))
-        .values(status="failed", reason=reason, finished_at=now)
+        .where(SyncRun.id == run_id, SyncRun.status.in_(run_status.UNFINISHED))
+        .values(status=RunStatus.FAILED, reason=reason, finished_at=now)
     )
 
 
@@ -155,7 +157,7 @@ async def last_finished_run(session: AsyncSession, *, connection_id: int) -> Syn
 
 async def last_success_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
     statement = sa.select(sa.func.max(SyncRun.finished_at)).where(
-        SyncRun.connection_id == connection_id, SyncRun.status == "ok"
+        SyncRun.connection_id == connection_id, SyncRun.status == RunStatus.OK
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

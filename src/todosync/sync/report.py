@@ -7,6 +7,7 @@ from typing import Any
 
 from todosync.clock import utc_now
 from todosync.sync import actions as act
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["RunReport", "Tally", "empty_counts", "entity_name"]
 
@@ -140,7 +141,7 @@ class RunReport:
     """The outcome of one run, as `todosync sync --json` prints it."""
 
     run_id: int
-    status: str
+    status: RunStatus
     dry_run: bool
     counts: dict[str, Any]
     api_calls: int

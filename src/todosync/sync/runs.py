@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.clock import utc_now
 from todosync.sync import lease
 from todosync.sync.models import SyncConflict, SyncLease, SyncLog, SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = [
     "add_conflicts",
@@ -33,7 +34,7 @@ async def create_run(
     *,
     connection_id: int,
     trigger: str,
-    status: str,
+    status: RunStatus,
     dry_run: bool = False,
     allow_mass_delete: bool = False,
     list_id: int | None = None,
@@ -49,8 +50,8 @@ async def create_run(
         list_id=list_id,
         created_at=now,
         run_after=run_after,
-        started_at=now if status == "running" else None,
-        heartbeat_at=now if status == "running" else None,
+        started_at=now if status == RunStatus.RUNNING else None,
+        heartbeat_at=now if status == RunStatus.RUNNING else None,
         counts={},
         errors=[],
     )
@@ -64,7 +65,7 @@ async def mark_running(session: AsyncSession, run_id: int) -> None:
     await session.execute(
         sa.update(SyncRun)
         .where(SyncRun.id == run_id)
-        .values(status="running", started_at=now, heartbeat_at=now)
+        .values(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now)
     )
 
 
@@ -112,7 +113,7 @@ async def reap_abandoned(
         SyncLease.pid,
         SyncLease.heartbeat_at,
     )
-    runs_query = runs_query.where(SyncRun.status == "running")
+    runs_query = runs_query.where(SyncRun.status == RunStatus.RUNNING)
     if connection_id is not None:
         runs_query = runs_query.where(SyncRun.connection_id == connection_id)
         leases_query = leases_query.where(SyncLease.connection_id == connection_id)
@@ -143,7 +144,7 @@ async def reap_abandoned(
     if abandoned:
         await session.execute(
             sa.update(SyncRun)
-            .where(SyncRun.id.in_(abandoned), SyncRun.status == "running")
-            .values(status="failed", reason=ABANDONED, finished_at=now)
+            .where(SyncRun.id.in_(abandoned), SyncRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.FAILED, reason=ABANDONED, finished_at=now)
         )
     return abandoned

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import PydanticCustomError
 
 from todosync.store.schemas import Page, Timestamp, omittable
+from todosync.sync.run_status import RunStatus
 
 __all__ = [
     "MAX_DELAY_SECONDS",
@@ -80,7 +81,7 @@ class SyncQueued(BaseModel):
 class RunOut(_Response):
     id: int
     trigger: str
-    status: str
+    status: RunStatus
     dry_run: bool
     list_id: int | None
     started_at: Timestamp | None

@@ -15,6 +15,7 @@ from todosync.dashboard.render import PREFIX
 from todosync.store import service as store_service
 from todosync.store.models import TodoList
 from todosync.sync import service
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["describe", "router"]
 
@@ -31,7 +32,7 @@ async def actions_page(
 ) -> Response:
     lists = await store_service.list_lists(db, tenant_id=viewer.tenant_id, limit=_LISTS_SHOWN)
     held = await service.list_runs(
-        db, tenant_id=viewer.tenant_id, before_id=0, limit=_HELD_SHOWN, status="held"
+        db, tenant_id=viewer.tenant_id, before_id=0, limit=_HELD_SHOWN, status=RunStatus.HELD
     )
     context = {
         "lists": lists.rows,

@@ -15,6 +15,7 @@ from todosync.dashboard.errors import DashboardRoute
 from todosync.dashboard.render import PREFIX
 from todosync.sync import service
 from todosync.sync.models import SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["Health", "router"]
 
@@ -50,7 +51,7 @@ async def health(request: Request, db: deps.Session, *, tenant_id: int) -> Healt
         circuit=circuit,
         # the breaker of this process, or the last run's verdict (a worker's breaker is
         # invisible here, but its runs end as "degraded")
-        degraded=circuit != "closed" or last_status == "degraded",
+        degraded=circuit != "closed" or last_status == RunStatus.DEGRADED,
         last_run=found.last_run,
         last_success_at=last_ok,
         next_run_at=found.next_run_at,

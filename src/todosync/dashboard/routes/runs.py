@@ -16,12 +16,13 @@ from todosync.dashboard.render import PREFIX
 from todosync.errors import ValidationFailed
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
+from todosync.sync.run_status import RunStatus
 
 __all__ = ["RUN_STATUSES", "TRIGGERS", "router"]
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 
-RUN_STATUSES = ("queued", "running", "ok", "partial", "held", "degraded", "failed")
+RUN_STATUSES = tuple(RunStatus)
 TRIGGERS = ("manual", "delayed", "schedule", "cli")
 PAGE_SIZE = 25
 # A run over many thousand entities has as many log entries; the page shows the first ones.
