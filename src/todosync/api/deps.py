@@ -25,6 +25,7 @@ from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed
 
 __all__ = [
+    "Circuit",
     "Session",
     "TenantId",
     "authenticated",
@@ -95,6 +96,16 @@ def throttled(request: Request) -> Iterator[None]:
 
 
 TenantId = Annotated[int, Depends(authenticated)]
+
+
+def circuit_of(request: Request) -> str:
+    """The state of the external API's circuit breaker in this process ("closed" when the
+    process runs no syncs)."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    return "closed" if dispatcher is None else str(dispatcher.circuit_state)
+
+
+Circuit = Annotated[str, Depends(circuit_of)]
 
 
 async def require_json(request: Request) -> None:

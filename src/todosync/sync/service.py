@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.clock import utc_now
+from todosync.clock import ensure_utc, utc_now
 from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import schemas as store_schemas
@@ -22,6 +22,7 @@ from todosync.store import service as store_service
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from todosync.sync import queries, runs
 from todosync.sync.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun
+from todosync.sync.run_status import RunStatus
 
 __all__ = [
     "Page",
@@ -148,27 +149,43 @@ async def queue_run(
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """How one tenant's sync stands: what `GET /api/sync/status` and the dashboard show."""
+
     last_run: SyncRun | None
     last_success_at: datetime | None
     next_run_at: datetime | None
+    circuit: str
     pending_changes: int
     open_conflicts: int
     quarantined: int
+    lag_s: float | None
+
+    @property
+    def degraded(self) -> bool:
+        """The circuit of this process is not closed, or the last run found the external API
+        unavailable (a worker's breaker is invisible here, but its runs end `degraded`)."""
+        last = None if self.last_run is None else self.last_run.status
+        return self.circuit != "closed" or last == RunStatus.DEGRADED
 
 
-async def status(session: AsyncSession, *, tenant_id: int) -> Status:
-    """The connection's sync status (all empty for a tenant without a connection)."""
+async def status(session: AsyncSession, *, tenant_id: int, circuit: str = "closed") -> Status:
+    """The connection's sync status (all empty for a tenant without a connection); `circuit`
+    is the state of the breaker of the process that asks."""
     connection_id = await queries.connection_of(session, tenant_id=tenant_id)
     if connection_id is None:
-        return Status(None, None, None, 0, 0, 0)
+        return Status(None, None, None, circuit, 0, 0, 0, None)
     scope = {"connection_id": connection_id}
+    last_ok = await queries.last_success_at(session, **scope)
+    lag_s = None if last_ok is None else (utc_now() - ensure_utc(last_ok)).total_seconds()
     return Status(
         last_run=await queries.last_finished_run(session, **scope),
-        last_success_at=await queries.last_success_at(session, **scope),
+        last_success_at=last_ok,
         next_run_at=await queries.next_run_at(session, **scope),
+        circuit=circuit,
         pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
         open_conflicts=await queries.count_open_conflicts(session, **scope),
         quarantined=await queries.count_quarantined(session, **scope),
+        lag_s=None if lag_s is None else max(0.0, lag_s),
     )
 
 

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from todosync.api import deps, ids, problems, triggers
 from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cursor
-from todosync.clock import utc_now
 from todosync.errors import ValidationFailed
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
@@ -112,21 +111,19 @@ async def get_run(run_id: ids.RunId, session: deps.Session, tenant_id: deps.Tena
 
 @router.get("/status")
 async def sync_status(
-    session: deps.Session, tenant_id: deps.TenantId, request: Request
+    session: deps.Session, tenant_id: deps.TenantId, circuit: deps.Circuit
 ) -> StatusOut:
     """How the sync stands: last run, next run, circuit, and what waits."""
-    found = await service.status(session, tenant_id=tenant_id)
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    last_ok = found.last_success_at
+    found = await service.status(session, tenant_id=tenant_id, circuit=circuit)
     return StatusOut(
         last_run=None if found.last_run is None else RunOut.model_validate(found.last_run),
-        last_success_at=last_ok,
+        last_success_at=found.last_success_at,
         next_run_at=found.next_run_at,
-        circuit="closed" if dispatcher is None else dispatcher.circuit_state,
+        circuit=found.circuit,
         pending_changes=found.pending_changes,
         open_conflicts=found.open_conflicts,
         quarantined=found.quarantined,
-        lag_s=None if last_ok is None else max(0.0, (utc_now() - last_ok).total_seconds()),
+        lag_s=found.lag_s,
     )
 
 
