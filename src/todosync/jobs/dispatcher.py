@@ -28,12 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
-from todosync.errors import TodosyncError
 from todosync.external.breaker import CircuitState
 from todosync.external.client import ExternalClient, RequestHook
+from todosync.jobs import carry
 from todosync.logging import best_effort
 from todosync.sync import queries
-from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
 from todosync.sync.run_status import RunStatus
 
@@ -154,33 +153,16 @@ class Dispatcher:
 
     async def _run_one(self, run: SyncRun, *, tenant_id: int) -> None:
         assert self._client is not None, "started"
-        engine = SyncEngine(
+        carrier = carry.Carrier(
             sessionmaker=self.sessionmaker,
             client=self._client,
             settings=self.settings,
-            connection_id=run.connection_id,
-            tenant_id=tenant_id,
             should_stop=lambda: self._stopping,
             observer=self.observer,
         )
-        request = RunRequest(
-            trigger=run.trigger,
-            list_id=run.list_id,
-            dry_run=run.dry_run,
-            allow_mass_delete=run.allow_mass_delete,
-            run_id=run.id,
-        )
+        # kept when a cancellation cuts the run short, for `_interrupted` to record it
         self._current_run = run.id
-        try:
-            await engine.run(request)
-        except RunInProgress:
-            log.info("run %s waits: its connection is busy", run.id)
-        except Exception as exc:
-            log.exception("run %s failed", run.id)
-            # Our own errors say what is wrong in words fit for users; others may hold
-            # internals (SQL, URLs), so they are named only.
-            said = f": {exc}" if isinstance(exc, TodosyncError) else ""
-            await self._fail(run.id, reason=f"could not run ({type(exc).__name__}){said}")
+        await carrier.carry_out(run, tenant_id=tenant_id)  # a busy one stays queued
         self._current_run = None
 
     async def _fail(self, run_id: int, *, reason: str) -> None:

@@ -33,15 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
-from todosync.errors import TodosyncError
 from todosync.external.client import ExternalClient
-from todosync.jobs import queue, recovery
+from todosync.jobs import carry, queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
 from todosync.observers import RunObserver
 from todosync.store.models import Connection
 from todosync.sync import queries, run_status
-from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
 from todosync.sync.run_status import RunStatus
 
@@ -114,38 +112,23 @@ class SyncJobs:
         await self._carry_out(run, tenant_id=tenant_id)
 
     async def _carry_out(self, run: SyncRun, *, tenant_id: int) -> None:
-        engine = SyncEngine(
+        carrier = carry.Carrier(
             sessionmaker=self.sessionmaker,
             client=self.client,
             settings=self.settings,
-            connection_id=run.connection_id,
-            tenant_id=tenant_id,
             should_stop=lambda: self.stopping,
             observer=self.observer,
-        )
-        request = RunRequest(
-            trigger=run.trigger,
-            list_id=run.list_id,
-            dry_run=run.dry_run,
-            allow_mass_delete=run.allow_mass_delete,
-            run_id=run.id,
+            # a database hiccup retries the job (`run_job`) rather than failing the run
+            passed_on=(sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError),
         )
         try:
-            await engine.run(request)
-        except RunInProgress:
-            log.info("run %s waits: its connection is busy", run.id)
-            raise RetryRequested(self._busy_delay(), reason="connection busy") from None
+            done = await carrier.carry_out(run, tenant_id=tenant_id)
         except asyncio.CancelledError:
             # cut short past the shutdown timeout: the engine released its lease
             await asyncio.shield(self._interrupted(run.id))
             raise
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
-            raise
-        except Exception as exc:
-            log.exception("run %s failed", run.id)
-            # Our own errors are worded for users; others may hold internals: named only.
-            said = f": {exc}" if isinstance(exc, TodosyncError) else ""
-            await self._fail(run.id, reason=f"could not run ({type(exc).__name__}){said}")
+        if not done:
+            raise RetryRequested(self._busy_delay(), reason="connection busy")
 
     async def _load(self, run_id: int) -> tuple[SyncRun, int] | None:
         async with self.sessionmaker() as session:
@@ -190,10 +173,6 @@ class SyncJobs:
                 run = await session.get(SyncRun, run_id, populate_existing=True)
                 if run is not None:
                     await recovery.follow_up(session, run, now=utc_now())
-
-    async def _fail(self, run_id: int, *, reason: str) -> None:
-        async with self.sessionmaker.begin() as session:
-            await queries.fail_run(session, run_id=run_id, reason=reason, now=utc_now())
 
     # -- the periodic tick -----------------------------------------------------------------------
 
