@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.fixtures.api import make_client
 from tests.fixtures.fake_external import FakeExternal
 from tests.fixtures.store import make_item, make_list
-from todosync import config
+from todosync import config, runtime
 from todosync.api.app import create_app
 from todosync.external.client import ExternalClient
 from todosync.sync.engine import RunRequest, SyncEngine
@@ -63,13 +63,14 @@ async def run_sync(
         external_api_token=token,
         external_max_attempts=1,
     )
-    client = ExternalClient.from_settings(settings, on_request=app.state.metrics.observe_request)
+    services = runtime.services_of(app)
+    client = ExternalClient.from_settings(settings, on_request=services.metrics.observe_request)
     async with client:
         engine = SyncEngine(
-            sessionmaker=app.state.sessionmaker,
+            sessionmaker=services.sessionmaker,
             client=client,
             settings=settings,
-            observer=app.state.observer,
+            observer=services.observer,
         )
         return await engine.run(RunRequest(trigger=trigger))
 

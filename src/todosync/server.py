@@ -24,7 +24,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from todosync import headlimits, serverlog
+from todosync import headlimits, runtime, serverlog
 from todosync import logging as todosync_logging
 from todosync.errors import TodosyncError
 
@@ -100,9 +100,9 @@ def bind(host: str, port: int) -> socket.socket:
 def stop_jobs_of(app: Any) -> Callable[[], None]:
     """An `on_signal` for an app from `create_app`: asks its dispatcher to stop between two
     actions of the run in progress."""
+    dispatcher = runtime.services_of(app).dispatcher
 
     def request_stop() -> None:
-        dispatcher = getattr(app.state, "dispatcher", None)
         if dispatcher is not None:
             dispatcher.request_stop()
 

@@ -14,7 +14,7 @@ from tests.api.helpers import assert_problem
 from tests.api.routes import API_ROUTES, fill
 from tests.fixtures.api import TenantToken, make_client
 from tests.fixtures.store import load, make_item, make_list
-from todosync import config
+from todosync import config, runtime
 from todosync.api.app import create_app
 from todosync.auth import service as auth_service
 from todosync.db import engine as db_engine
@@ -112,7 +112,7 @@ async def test_unknown_token_is_not_remembered(
     """A refused token is looked up again next time, so a token works as soon as it exists."""
     headers = {"Authorization": "Bearer tds_not_yet"}
     assert_problem(await anonymous_client.get("/api/todolists", headers=headers), 401)
-    assert len(app.state.token_cache) == 0
+    assert len(runtime.services_of(app).token_cache) == 0
 
 
 async def test_scheme_is_case_insensitive(

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.store import load, make_item, make_list
+from todosync import runtime
 from todosync.api.sessions import ReadOnlyViolation
 from todosync.db import engine as db_engine
 from todosync.store.models import TodoItem, TodoList
@@ -76,7 +77,7 @@ async def test_an_orm_write_in_a_read_session_fails(
 ) -> None:
     """Flushing a changed instance in a read-only session raises, and nothing is stored."""
     todo = await make_list(session)
-    async with app.state.read_sessionmaker() as read:
+    async with runtime.services_of(app).read_sessionmaker() as read:
         row = await read.get(TodoList, todo.id)
         assert row is not None
         row.name = "Changed"
@@ -101,7 +102,7 @@ async def test_a_core_write_in_a_read_session_fails(
 ) -> None:
     """Any INSERT, UPDATE or DELETE statement in a read-only session raises before it runs."""
     todo = await make_list(session)
-    async with app.state.read_sessionmaker() as read:
+    async with runtime.services_of(app).read_sessionmaker() as read:
         with pytest.raises(ReadOnlyViolation):
             await read.execute(statement)
     assert (await load(engine, TodoList, todo.id)).name == "Groceries"
@@ -113,9 +114,9 @@ async def test_read_sessions_are_read_only_at_the_server(app: FastAPI, is_postgr
     if not is_postgres:
         pytest.skip("READ ONLY transactions are PostgreSQL's")
     show = sa.text("SHOW transaction_read_only")
-    async with app.state.read_sessionmaker() as read:
+    async with runtime.services_of(app).read_sessionmaker() as read:
         assert (await read.execute(show)).scalar_one() == "on"
-    async with app.state.sessionmaker() as write:
+    async with runtime.services_of(app).sessionmaker() as write:
         assert (await write.execute(show)).scalar_one() == "off"
 
 
@@ -142,7 +143,7 @@ async def test_writing_requests_queue_at_the_write_gate(
     if is_postgres:
         pytest.skip("PostgreSQL locks rows: its gate is always open")
     item = await _item(session)
-    async with app.state.write_gate:
+    async with runtime.services_of(app).write_gate:
         patch = asyncio.create_task(
             client.patch(f"/api/todolists/{item.list_id}/items/{item.id}", json={"completed": True})
         )

@@ -1,8 +1,5 @@
-"""`create_app(settings)`: the FastAPI application of the local API.
-
-The app gets its database engine from the caller (tests, a process that shares one) or makes
-its own from the settings; an engine it made is disposed by its lifespan, because aiosqlite
-hangs the process at exit otherwise.
+"""`create_app(settings)`: the FastAPI application of the local API, over the process's
+`runtime.Services` (the composition root), which its lifespan starts and stops.
 """
 
 from __future__ import annotations
@@ -18,18 +15,12 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
-from todosync import alerts, apidocs, dashboard, events, metrics, observers
-from todosync.api import middleware, problems, sessions
+from todosync import apidocs, dashboard, runtime
+from todosync.api import middleware, problems
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from todosync.api.routes import events as events_routes
 from todosync.api.routes import health, items, lists, sync
-from todosync.auth import cache as token_cache
-from todosync.auth import throttle
-from todosync.config import RunMode, Settings
-from todosync.db import engine as db_engine
-from todosync.jobs import queue
-from todosync.jobs.dispatcher import Dispatcher
-from todosync.jobs.scheduler import Scheduler
+from todosync.config import Settings
 
 __all__ = ["create_app"]
 
@@ -57,22 +48,12 @@ def create_app(
     A live API token is remembered for `settings.token_cache_seconds` after it was looked up
     (0: looked up on every request), so a revoked token stops working within that time.
     """
-    if settings.run_mode is RunMode.DISTRIBUTED:
-        # Runs are jobs for `todosync worker` processes: POST /api/sync enqueues them, and
-        # neither the dispatcher nor the scheduler runs here (the workers' tick schedules).
-        queue.require_postgres(settings.database_url)
-        dispatcher = scheduler = False
-    owned = engine is None
-    if engine is None:
-        # Parameters (list names, item texts) stay out of error messages unless asked for.
-        engine = db_engine.create_engine(
-            settings.database_url, hide_parameters=not settings.debug_log_content
-        )
+    services = runtime.build(settings, engine=engine, dispatcher=dispatcher, scheduler=scheduler)
     app = FastAPI(
         title="todosync",
         version=_version(),
         description=_DESCRIPTION,
-        lifespan=_lifespan(engine, owned=owned),
+        lifespan=_lifespan(services),
         generate_unique_id_function=lambda route: route.name,
         docs_url=None,  # served offline below (`apidocs`)
         redoc_url=None,
@@ -82,37 +63,7 @@ def create_app(
             Middleware(middleware.BodyLimitMiddleware),
         ],
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = db_engine.create_sessionmaker(engine)
-    # GET and HEAD requests run in these (see `api.deps`).
-    app.state.read_sessionmaker = sessions.create_read_sessionmaker(engine)
-    app.state.write_gate = sessions.create_write_gate(engine)  # other requests pass it
-    app.state.token_cache = token_cache.TokenCache(ttl_s=settings.token_cache_seconds)
-    app.state.auth_throttle = throttle.FailureThrottle(
-        burst=settings.auth_failure_burst, window_s=settings.auth_failure_window_seconds
-    )
-    app.state.enqueue_jobs = settings.run_mode is RunMode.DISTRIBUTED
-    _observability(app, settings)
-    app.state.dispatcher = (
-        Dispatcher(
-            sessionmaker=app.state.sessionmaker,
-            settings=settings,
-            observer=app.state.observer,
-            on_request=app.state.metrics.observe_request,
-        )
-        if dispatcher
-        else None
-    )
-    app.state.scheduler = (
-        Scheduler(
-            sessionmaker=app.state.sessionmaker,
-            settings=settings,
-            on_queued=app.state.dispatcher.wake if app.state.dispatcher else None,
-        )
-        if scheduler
-        else None
-    )
+    app.state.services = services  # routes reach it through `api.deps.ServicesDep`
     problems.install(app)
     routers = (health.router, lists.router, items.router, sync.router, events_routes.router)
     for router in routers:
@@ -124,45 +75,14 @@ def create_app(
     return app
 
 
-def _observability(app: FastAPI, settings: Settings) -> None:
-    """The app's metrics (its own registry), live-event bus, alert webhook and the run
-    observer that feeds them."""
-    app.state.metrics = metrics.Metrics()
-    app.state.metrics.track_circuit(
-        lambda: "closed" if app.state.dispatcher is None else app.state.dispatcher.circuit_state
-    )
-    app.state.events = events.create_bus(settings.database_url)
-    app.state.notifier = alerts.from_settings(settings, sessionmaker=app.state.sessionmaker)
-    app.state.observer = observers.Observers(
-        bus=app.state.events,
-        metrics=app.state.metrics,
-        notifier=app.state.notifier,
-        sessionmaker=app.state.sessionmaker,
-    )
-
-
-def _lifespan(engine: AsyncEngine, *, owned: bool) -> Any:
+def _lifespan(services: runtime.Services) -> Any:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dispatcher: Dispatcher | None = app.state.dispatcher
-        scheduler: Scheduler | None = app.state.scheduler
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            await app.state.events.start()
-            if dispatcher is not None:
-                await dispatcher.start()
-            if scheduler is not None:
-                await scheduler.start()
+            await services.start()
             yield
         finally:
-            if scheduler is not None:
-                await scheduler.stop()
-            if dispatcher is not None:
-                await dispatcher.stop()
-            await app.state.events.aclose()
-            if app.state.notifier is not None:
-                await app.state.notifier.aclose()
-            if owned:
-                await engine.dispose()
+            await services.stop()
 
     return lifespan
 

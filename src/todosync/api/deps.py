@@ -19,16 +19,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 
+from todosync import runtime
 from todosync.auth import service as auth_service
-from todosync.auth.cache import TokenCache
 from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed
 
 __all__ = [
     "Circuit",
+    "ServicesDep",
     "Session",
     "TenantId",
     "authenticated",
+    "get_services",
     "require_json",
     "require_json_if_any",
     "throttled",
@@ -39,14 +41,21 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 _NO_GATE = contextlib.nullcontext()
 
 
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    state = request.app.state
+def get_services(request: Request) -> runtime.Services:
+    """The process's services (the composition root, `runtime`): the one way in for routes."""
+    return runtime.services_of(request.app)
+
+
+ServicesDep = Annotated[runtime.Services, Depends(get_services)]
+
+
+async def _session(services: ServicesDep, request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession]
     gate: AbstractAsyncContextManager[object]
     if request.method in _READ_METHODS:
-        sessionmaker, gate = state.read_sessionmaker, _NO_GATE
+        sessionmaker, gate = services.read_sessionmaker, _NO_GATE
     else:
-        sessionmaker, gate = state.sessionmaker, state.write_gate
+        sessionmaker, gate = services.sessionmaker, services.write_gate
     async with gate, sessionmaker() as session:
         try:
             yield session
@@ -67,25 +76,26 @@ _bearer = HTTPBearer(
 
 async def authenticated(
     request: Request,
+    services: ServicesDep,
     session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
     """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one,
     `Throttled` (429) while the client's address is throttled (see `auth.throttle`).
 
-    Live tokens are remembered for a few seconds (`app.state.token_cache`, see `auth.cache`).
+    Live tokens are remembered for a few seconds (`Services.token_cache`, see `auth.cache`).
     """
     if credentials is None:
         raise AuthenticationFailed("send an API token as `Authorization: Bearer <token>`")
-    cache: TokenCache = request.app.state.token_cache
-    with throttled(request):
-        return await auth_service.authenticate(session, token=credentials.credentials, cache=cache)
+    with throttled(request, services.auth_throttle):
+        return await auth_service.authenticate(
+            session, token=credentials.credentials, cache=services.token_cache
+        )
 
 
 @contextlib.contextmanager
-def throttled(request: Request) -> Iterator[None]:
+def throttled(request: Request, throttle: FailureThrottle) -> Iterator[None]:
     """Refuses the token check inside while the client is throttled, and counts a failed one."""
-    throttle: FailureThrottle = request.app.state.auth_throttle
     address = request.client.host if request.client else "unknown"
     throttle.check(address)
     try:
@@ -98,11 +108,9 @@ def throttled(request: Request) -> Iterator[None]:
 TenantId = Annotated[int, Depends(authenticated)]
 
 
-def circuit_of(request: Request) -> str:
-    """The state of the external API's circuit breaker in this process ("closed" when the
-    process runs no syncs)."""
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    return "closed" if dispatcher is None else str(dispatcher.circuit_state)
+def circuit_of(services: ServicesDep) -> str:
+    """The state of the external API's circuit breaker in this process."""
+    return services.circuit
 
 
 Circuit = Annotated[str, Depends(circuit_of)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import BackgroundTasks, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from todosync import runtime
 from todosync.jobs import queue
 from todosync.sync.models import SyncRun
 
@@ -18,8 +19,8 @@ async def hand_over(
     """In the distributed mode, writes the run's job in the request's transaction (a run that
     this trigger joined has one already: skipped); with an in-process dispatcher, wakes it
     after the response, hence after the commit, so that it sees the run."""
-    if getattr(request.app.state, "enqueue_jobs", False):
+    services = runtime.services_of(request.app)
+    if services.enqueue_jobs:
         await queue.enqueue_runs(session, [queue.RunJob(run.id, run_after=run.run_after)])
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        background.add_task(dispatcher.wake)
+    if services.dispatcher is not None:
+        background.add_task(services.dispatcher.wake)

@@ -47,7 +47,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     # for the `Allow` header of a 405 on a dashboard path
     app.state.route_methods = [
-        *getattr(app.state, "route_methods", []),
+        *app.state.route_methods,
         *problems.route_methods(routes.ROUTERS),
     ]
     app.mount(f"{PREFIX}/static", StaticFiles(directory=render.STATIC), name="dashboard-static")

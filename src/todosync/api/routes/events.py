@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from todosync.api import deps, problems
-from todosync.events import EventBus
 
 __all__ = ["PING_S", "router"]
 
@@ -28,10 +27,12 @@ router = APIRouter(prefix="/api", tags=["events"], responses=problems.responses(
     response_class=EventSourceResponse,
     responses={200: {"description": "A stream of events.", "content": {"text/event-stream": {}}}},
 )
-async def stream_events(tenant_id: deps.TenantId, request: Request) -> EventSourceResponse:
+async def stream_events(
+    tenant_id: deps.TenantId, services: deps.ServicesDep
+) -> EventSourceResponse:
     """Run started / progress / finished, entity changed, conflict opened / resolved, and
     `resync` when events may have been lost; only the caller's tenant's."""
-    bus: EventBus = request.app.state.events
+    bus = services.events
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         with bus.subscribe(tenant_id) as subscription:

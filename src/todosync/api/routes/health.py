@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todosync import metrics as todosync_metrics
-from todosync.api import problems
+from todosync.api import deps, problems
 
 __all__ = ["READY_TIMEOUT_S", "router"]
 
@@ -45,12 +45,11 @@ async def healthz() -> Health:
         **problems.responses(503),
     },
 )
-async def readyz(request: Request) -> Any:
+async def readyz(request: Request, services: deps.ServicesDep) -> Any:
     """Ready when the database answers within a few seconds; otherwise 503."""
-    engine: AsyncEngine = request.app.state.engine
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            await _ping(engine)
+            await _ping(services.engine)
     except (TimeoutError, sa.exc.SQLAlchemyError, OSError) as exc:
         _log.warning("readiness check failed: database %s", type(exc).__name__)
         return problems.problem_response(
@@ -75,14 +74,13 @@ async def _ping(engine: AsyncEngine) -> None:
         **problems.responses(503),
     },
 )
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, services: deps.ServicesDep) -> Response:
     """Prometheus metrics: this process's series and the shared state read from the database
     (aggregated over all connections; no tenant's data)."""
-    found: todosync_metrics.Metrics = request.app.state.metrics
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             # read-only: a scrape does not queue behind writers for SQLite's write lock
-            body = await found.render(request.app.state.read_sessionmaker)
+            body = await services.metrics.render(services.read_sessionmaker)
     except (TimeoutError, sa.exc.SQLAlchemyError, OSError) as exc:
         _log.warning("metrics unavailable: database %s", type(exc).__name__)
         return problems.problem_response(

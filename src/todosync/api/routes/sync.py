@@ -156,7 +156,7 @@ async def resolve_conflict(
     body: Annotated[ResolveRequest, Body()],
     session: deps.Session,
     tenant_id: deps.TenantId,
-    request: Request,
+    services: deps.ServicesDep,
     background: BackgroundTasks,
 ) -> ConflictOut:
     """Closes a conflict; a chosen value that differs from the local one becomes a new local
@@ -168,10 +168,10 @@ async def resolve_conflict(
         choice=body.choice,
         value=getattr(body, "value", None),
     )
-    observer = getattr(request.app.state, "observer", None)
-    if observer is not None:
-        # after the response, hence after the commit: a client that reacts sees it resolved
-        background.add_task(observer.conflict_resolved, tenant_id=tenant_id, conflict_id=row.id)
+    # after the response, hence after the commit: a client that reacts sees it resolved
+    background.add_task(
+        services.observer.conflict_resolved, tenant_id=tenant_id, conflict_id=row.id
+    )
     return ConflictOut.of(row)
 
 

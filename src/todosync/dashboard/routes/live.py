@@ -10,34 +10,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from todosync.api import deps
 from todosync.dashboard import access
 from todosync.dashboard.errors import DashboardRoute
 from todosync.dashboard.render import PREFIX
-from todosync.events import EventBus
 
-__all__ = ["PING_S", "bus_of", "router"]
+__all__ = ["PING_S", "router"]
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 
 PING_S = 15.0
 
 
-def bus_of(request: Request) -> EventBus | None:
-    bus: EventBus | None = getattr(request.app.state, "events", None)
-    return bus
-
-
 @router.get("/events")
-async def stream(request: Request, viewer: access.CurrentViewer) -> Response:
+async def stream(viewer: access.CurrentViewer, services: deps.ServicesDep) -> Response:
     """The tenant's events (kind only; the page reads the details through its fragments)."""
-    bus = bus_of(request)
-    if bus is None:
-        raise HTTPException(404, detail="This server has no live events; the page polls.")
+    bus = services.events
     tenant_id = viewer.tenant_id
 
     async def events() -> AsyncIterator[ServerSentEvent]:

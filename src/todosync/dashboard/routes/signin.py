@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from todosync import runtime
 from todosync.api import deps
 from todosync.auth import service as auth_service
 from todosync.auth import tokens
@@ -34,7 +35,7 @@ async def sign_in(request: Request, db: deps.Session, session: access.CheckedAno
     try:
         if not token:
             raise AuthenticationFailed("the API token is unknown or revoked")
-        with deps.throttled(request):
+        with deps.throttled(request, runtime.services_of(request.app).auth_throttle):
             tenant_id = await auth_service.authenticate(db, token=token)
     except AuthenticationFailed:
         # the same page with a message; never the token itself

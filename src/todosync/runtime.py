@@ -1,0 +1,155 @@
+"""The composition root of `serve` (and `demo`): every long-lived part of the API process,
+built once from the settings into one typed, frozen `Services`.
+
+    services = runtime.build(settings, scheduler=True)   # create_app does this
+    services_of(app).dispatcher                          # what routes reach through one dependency
+
+Decided here, once: the database engine (statement parameters hidden in error messages unless
+`TODOSYNC_DEBUG_LOG_CONTENT`), the session makers (read-only ones for GET and HEAD, a write
+gate for the others), the token cache and the failed-token throttle, the metrics, the
+live-event bus, the alert notifier and the run observer that feeds them, and who carries
+runs out: an in-process dispatcher (and scheduler), or, in the distributed mode, jobs for
+`todosync worker` processes (`enqueue_jobs`).
+
+Life cycle: `start()` and `stop()`, called by the app's lifespan. An engine handed in by the
+caller (tests, a process that shares one) is the caller's to dispose; one built here is
+disposed by `stop()` (aiosqlite hangs the process at exit otherwise).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from todosync import alerts, events, metrics, observers
+from todosync.api import sessions
+from todosync.auth.cache import TokenCache
+from todosync.auth.throttle import FailureThrottle
+from todosync.config import RunMode, Settings
+from todosync.db import engine as db_engine
+from todosync.jobs import queue
+from todosync.jobs.dispatcher import Dispatcher
+from todosync.jobs.scheduler import Scheduler
+
+__all__ = ["Services", "build", "services_of"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """The parts of one API process (see the module docstring)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    write_gate: AbstractAsyncContextManager[object]
+    token_cache: TokenCache
+    auth_throttle: FailureThrottle
+    metrics: metrics.Metrics
+    events: events.EventBus
+    notifier: alerts.Notifier | None
+    observer: observers.Observers
+    dispatcher: Dispatcher | None
+    scheduler: Scheduler | None
+    enqueue_jobs: bool
+    """Runs are jobs for `todosync worker` processes (the distributed mode)."""
+    owns_engine: bool
+
+    @property
+    def circuit(self) -> str:
+        """The external API's circuit in this process ("closed" when it runs no syncs)."""
+        return "closed" if self.dispatcher is None else str(self.dispatcher.circuit_state)
+
+    async def start(self) -> None:
+        await self.events.start()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stops what `start` started, newest first; disposes an engine built here."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.events.aclose()
+        if self.notifier is not None:
+            await self.notifier.aclose()
+        if self.owns_engine:
+            await self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    dispatcher: bool = True,
+    scheduler: bool = False,
+) -> Services:
+    """The services of an API process over `engine` (or a new one for the settings). With
+    `dispatcher` it carries out queued runs itself, with `scheduler` it also queues the
+    periodic ones; in the distributed mode it does neither (the workers do)."""
+    distributed = settings.run_mode is RunMode.DISTRIBUTED
+    if distributed:
+        queue.require_postgres(settings.database_url)
+        dispatcher = scheduler = False
+    owns_engine = engine is None
+    if engine is None:
+        engine = db_engine.create_engine(
+            settings.database_url, hide_parameters=not settings.debug_log_content
+        )
+    sessionmaker = db_engine.create_sessionmaker(engine)
+    found_metrics = metrics.Metrics()
+    bus = events.create_bus(settings.database_url)
+    notifier = alerts.from_settings(settings, sessionmaker=sessionmaker)
+    observer = observers.Observers(
+        bus=bus, metrics=found_metrics, notifier=notifier, sessionmaker=sessionmaker
+    )
+    runs = (
+        Dispatcher(
+            sessionmaker=sessionmaker,
+            settings=settings,
+            observer=observer,
+            on_request=found_metrics.observe_request,
+        )
+        if dispatcher
+        else None
+    )
+    found_metrics.track_circuit(lambda: "closed" if runs is None else runs.circuit_state)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        read_sessionmaker=sessions.create_read_sessionmaker(engine),
+        write_gate=sessions.create_write_gate(engine),
+        token_cache=TokenCache(ttl_s=settings.token_cache_seconds),
+        auth_throttle=FailureThrottle(
+            burst=settings.auth_failure_burst, window_s=settings.auth_failure_window_seconds
+        ),
+        metrics=found_metrics,
+        events=bus,
+        notifier=notifier,
+        observer=observer,
+        dispatcher=runs,
+        scheduler=(
+            Scheduler(
+                sessionmaker=sessionmaker,
+                settings=settings,
+                on_queued=runs.wake if runs is not None else None,
+            )
+            if scheduler
+            else None
+        ),
+        enqueue_jobs=distributed,
+        owns_engine=owns_engine,
+    )
+
+
+def services_of(app: Any) -> Services:
+    """The services of an app made by `api.app.create_app`."""
+    found: Services = app.state.services
+    return found
