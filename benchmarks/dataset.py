@@ -18,9 +18,9 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from todosync import schema
 from todosync.clock import utc_now
 from todosync.db import engine as db_engine
-from todosync.db import migrate
 from todosync.store import bulk
 from todosync.store.models import DEFAULT_TENANT_ID, TodoItem
 
@@ -135,7 +135,7 @@ class Databases:
                 conn.execute(f'CREATE DATABASE "{name}"'.encode())
             self._created.append(name)
             url = make_url(self.server_url).set(database=name).render_as_string(False)
-        migrate.upgrade(url)
+        schema.upgrade(url)
         return url
 
     def close(self) -> None:

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.fixtures.api import TenantToken, make_client
 from tests.fixtures.fake_external import FAKE_TOKEN, FakeExternal, FaultRule
-from todosync import alerts, config, observers
-from todosync.api.app import create_app
+from todosync import config
+from todosync.app import create_app
 from todosync.external.client import ExternalClient
+from todosync.observe import alerts, observers
 from todosync.sync.engine import RunRequest, SyncEngine
 
 

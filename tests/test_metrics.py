@@ -15,7 +15,7 @@ from tests.fixtures.api import make_client
 from tests.fixtures.fake_external import FakeExternal
 from tests.fixtures.store import make_item, make_list
 from todosync import config, runtime
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.external.client import ExternalClient
 from todosync.sync.engine import RunRequest, SyncEngine
 from todosync.sync.models import SyncConflict, SyncQuarantine, SyncRun
@@ -169,7 +169,7 @@ async def test_run_counters_never_go_down_when_old_runs_are_purged(
 @pytest.mark.parametrize(("state", "expected"), [("closed", 0), ("open", 1), ("half_open", 1)])
 def test_circuit_gauge_follows_the_breaker(state: str, expected: float) -> None:
     """`todosync_circuit_open` reads the breaker at scrape time: 1 unless it is closed."""
-    from todosync.metrics import Metrics
+    from todosync.observe.metrics import Metrics
 
     found = Metrics()
     found.track_circuit(lambda: state)

@@ -27,11 +27,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Match
 
-from todosync import server
-from todosync.api.app import create_app
+from todosync import runtime, schema, server
+from todosync.app import create_app
 from todosync.auth import service as auth_service
 from todosync.config import Settings
-from todosync.db import migrate
 from todosync.db.session import run_in_transaction
 from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
@@ -48,7 +47,7 @@ DEMO_INTERVAL_S = 10.0
 
 def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Runs the demo until interrupted (see the module docstring for the steps)."""
-    migrate.upgrade(settings.database_url)
+    schema.upgrade(settings.database_url)
     token = asyncio.run(run_in_transaction(settings.database_url, _token_and_first_run))
     fake = fake_server.start_in_thread(fake_config.ServerConfig(port=0, seed_sample=True))
     try:
@@ -72,7 +71,7 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
                 interval_s=settings.sync_interval_seconds,
                 dashboard=_has_route(app, "/dashboard"),
             ),
-            on_signal=server.stop_jobs_of(app),
+            on_signal=runtime.services_of(app).request_stop,
         )
     except KeyboardInterrupt:
         pass  # Ctrl+C is how a demo ends: a clean stop, exit status 0

@@ -24,15 +24,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from todosync import alerts, events, metrics, observers
-from todosync.api import sessions
 from todosync.auth.cache import TokenCache
 from todosync.auth.throttle import FailureThrottle
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
+from todosync.db import sessions
 from todosync.jobs import queue
 from todosync.jobs.dispatcher import Dispatcher
 from todosync.jobs.scheduler import Scheduler
+from todosync.observe import alerts, events, metrics, observers
 
 __all__ = ["Services", "build", "services_of"]
 
@@ -62,6 +62,12 @@ class Services:
     def circuit(self) -> str:
         """The external API's circuit in this process ("closed" when it runs no syncs)."""
         return "closed" if self.dispatcher is None else str(self.dispatcher.circuit_state)
+
+    def request_stop(self) -> None:
+        """Asks the run in progress to stop between two actions (from a signal handler: it
+        only sets a flag)."""
+        if self.dispatcher is not None:
+            self.dispatcher.request_stop()
 
     async def start(self) -> None:
         await self.events.start()
@@ -150,6 +156,6 @@ def build(
 
 
 def services_of(app: Any) -> Services:
-    """The services of an app made by `api.app.create_app`."""
+    """The services of an app made by `todosync.app.create_app`."""
     found: Services = app.state.services
     return found

@@ -19,16 +19,15 @@ import logging
 import socket
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from todosync import headlimits, runtime, serverlog
+from todosync import headlimits, serverlog
 from todosync import logging as todosync_logging
 from todosync.errors import TodosyncError
 
-__all__ = ["PortInUse", "bind", "run", "stop_jobs_of"]
+__all__ = ["PortInUse", "bind", "run"]
 
 
 class PortInUse(TodosyncError):
@@ -95,18 +94,6 @@ def bind(host: str, port: int) -> socket.socket:
             raise PortInUse(f"port {port} is in use") from None
         raise
     return sock
-
-
-def stop_jobs_of(app: Any) -> Callable[[], None]:
-    """An `on_signal` for an app from `create_app`: asks its dispatcher to stop between two
-    actions of the run in progress."""
-    dispatcher = runtime.services_of(app).dispatcher
-
-    def request_stop() -> None:
-        if dispatcher is not None:
-            dispatcher.request_stop()
-
-    return request_stop
 
 
 class _Server(uvicorn.Server):

@@ -15,7 +15,7 @@ from tests.api.routes import API_ROUTES, fill
 from tests.fixtures.api import TenantToken, make_client
 from tests.fixtures.store import load, make_item, make_list
 from todosync import config, runtime
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.auth import service as auth_service
 from todosync.db import engine as db_engine
 from todosync.store.models import TodoList

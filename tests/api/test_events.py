@@ -25,7 +25,7 @@ from tests.cli.runner import run_cli
 from tests.fixtures.api import TenantToken, make_tenant_token
 from tests.fixtures.fake_external import FakeExternal
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.db import engine as db_engine
 from todosync.store import service
 from todosync.store.models import Connection

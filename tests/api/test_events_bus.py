@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from todosync import events
+from todosync.observe import events
 
 
 async def _take(subscription: events.Subscription, n: int) -> list[events.Event]:

@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 from tests.api.helpers import assert_problem
 from tests.fixtures.api import make_client
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.db import engine as db_engine
 
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/unreachable"

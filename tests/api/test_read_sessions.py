@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.store import load, make_item, make_list
 from todosync import runtime
-from todosync.api.sessions import ReadOnlyViolation
 from todosync.db import engine as db_engine
+from todosync.db.sessions import ReadOnlyViolation
 from todosync.store.models import TodoItem, TodoList
 
 # Far below SQLite's busy timeout (30 s): a request that queued for the write lock fails it.

@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.fixtures.api import TenantToken
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.db import engine as db_engine
 
 FAST_EXAMPLES = 8

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.api.helpers import assert_problem
 from tests.fixtures.api import BASE_URL, TenantToken
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.auth.throttle import FailureThrottle
 from todosync.errors import Throttled
 

@@ -33,7 +33,7 @@ from tests.fixtures.api import TenantToken
 from tests.fixtures.fake_external import FakeExternal
 from tests.sync.harness import LocalSide
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -27,11 +27,12 @@ from tests.cli.runner import cli_env
 from tests.fixtures.api import make_tenant_token
 from tests.fixtures.fake_external import FakeExternal, FaultRule
 from todosync import config
+from todosync.cli import runner
 from todosync.db import engine as db_engine
 from todosync.jobs import queue
 from todosync.store import service as store_service
 from todosync.store.models import DEFAULT_TENANT_ID
-from todosync.sync import runner, service, verify
+from todosync.sync import service, verify
 from todosync.sync.models import SyncRun
 
 pytestmark = pytest.mark.postgres_only

@@ -17,7 +17,7 @@ from tests.fixtures.fake_external import FakeExternal
 from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_list_id
 from todosync import config
-from todosync.api.app import create_app
+from todosync.app import create_app
 from todosync.sync import lease, runs
 from todosync.sync.run_status import RunStatus
 

@@ -3,7 +3,7 @@ committed when the route returns (before the response is sent, so a failed commi
 never a false 2xx), rolled back on any error. Services and repositories only flush.
 
 GET and HEAD requests never write (no route does, the dashboard's included), so their session
-is read-only (`api.sessions`): on SQLite it does not queue for the write lock, and a write in
+is read-only (`db.sessions`): on SQLite it does not queue for the write lock, and a write in
 it fails loudly. Every other method gets a writing session (`BEGIN IMMEDIATE` on SQLite),
 after passing the app's write gate (on SQLite, one writing request at a time per process)."""
 

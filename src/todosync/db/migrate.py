@@ -27,12 +27,9 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, *, revision: str = "head") -> None:
-    """Migrates the database to `revision`; a no-op when it is already there. On PostgreSQL it
-    also installs or upgrades the distributed mode's job queue (its own schema, idempotent)."""
+    """Migrates our tables to `revision`; a no-op when they are already there (the job queue's
+    schema is `todosync.schema.upgrade`'s other half)."""
     command.upgrade(alembic_config(database_url), revision)
-    from todosync.jobs import queue  # only here: the queue's library loads on demand
-
-    queue.install_schema(database_url)
 
 
 def head_revision(database_url: str) -> str | None:

@@ -27,7 +27,7 @@ from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
 
 if TYPE_CHECKING:
-    from todosync.observers import RunObserver
+    from todosync.sync.observer import RunObserver
 
 __all__ = ["Carrier"]
 

@@ -37,7 +37,7 @@ from todosync.sync.models import SyncRun
 from todosync.sync.run_status import RunStatus
 
 if TYPE_CHECKING:
-    from todosync.observers import RunObserver
+    from todosync.sync.observer import RunObserver
 
 __all__ = ["Dispatcher"]
 
@@ -56,7 +56,7 @@ class Dispatcher:
         observer: RunObserver | None = None,
         on_request: RequestHook | None = None,
     ) -> None:
-        # live events, metrics and alerts: see todosync.observers and todosync.metrics
+        # live events, metrics and alerts: see todosync.observe
         self.observer = observer
         self.on_request = on_request
         self.sessionmaker = sessionmaker

@@ -37,10 +37,10 @@ from todosync.external.client import ExternalClient
 from todosync.jobs import carry, queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
-from todosync.observers import RunObserver
 from todosync.store.models import Connection
 from todosync.sync import queries, run_status
 from todosync.sync.models import SyncRun
+from todosync.sync.observer import RunObserver
 from todosync.sync.run_status import RunStatus
 
 __all__ = ["SyncJobs"]

@@ -28,13 +28,13 @@ from pgqueuer.core.applications import PgQueuer
 from pgqueuer.domain.models import Schedule
 from pgqueuer.domain.types import Channel
 
-from todosync import observers
 from todosync.config import Settings
 from todosync.db import engine as db_engine
 from todosync.errors import TodosyncError
 from todosync.external.client import ExternalClient
 from todosync.jobs import queue
 from todosync.jobs.handlers import SyncJobs
+from todosync.observe import observers
 
 __all__ = ["QueueConnectionLost", "QueueNotInstalled", "run"]
 

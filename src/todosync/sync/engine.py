@@ -38,7 +38,7 @@ from todosync.sync.run_status import RunStatus
 from todosync.sync.snapshot import LedgerRow, LocalRow
 
 if TYPE_CHECKING:
-    from todosync.observers import RunObserver
+    from todosync.sync.observer import RunObserver
 
 __all__ = ["RunInProgress", "RunRequest", "SyncEngine"]
 
@@ -103,7 +103,7 @@ class SyncEngine:
         self.sessionmaker = sessionmaker
         # the run's reads (the plan's inputs) never wait for the SQLite write lock
         self.read_sessionmaker = db_engine.read_only_twin(sessionmaker)
-        self.observer = observer  # live events, metrics, alerts (todosync.observers)
+        self.observer = observer  # live events, metrics, alerts (todosync.observe)
         self.should_stop = should_stop  # a graceful shutdown: see Executor.should_stop
         self._lease_lost = False  # set by the heartbeat when another holder took over
         self.client = client

@@ -1,7 +1,7 @@
 """`GET /api/events`: the tenant's live events as Server-Sent Events.
 
 Each event is `event: <kind>` with `data: {"kind", "tenant_id", "data": {...}}` (see
-`todosync.events`). Events are not replayed: a client that reconnects, or receives `resync`,
+`todosync.observe.events`). Events are not replayed: a client that reconnects, or receives `resync`,
 reads what it shows from the API again. A comment line every `PING_S` keeps proxies from
 closing an idle stream.
 """

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todosync import metrics as todosync_metrics
 from todosync.api import deps, problems
+from todosync.observe import metrics as todosync_metrics
 
 __all__ = ["READY_TIMEOUT_S", "router"]
 

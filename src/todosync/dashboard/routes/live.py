@@ -1,7 +1,7 @@
 """`GET /dashboard/events`: the signed-in tenant's live events for the page's script.
 
 Browsers' `EventSource` cannot send a bearer token, so the dashboard streams the same bus as
-`GET /api/events` (`todosync.events`) behind its session cookie. The page only needs to know
+`GET /api/events` (`todosync.observe.events`) behind its session cookie. The page only needs to know
 that something changed: it then reloads its live part, which reads the services afresh. An
 app without a bus (or before it has one) answers 404, and the page polls instead.
 """

@@ -91,10 +91,11 @@ def _first_line(exc: BaseException) -> str:
 @handle_errors
 def db_upgrade() -> None:
     """Apply every pending migration (a no-op when the schema is current)."""
+    from todosync import schema
     from todosync.db import migrate
 
     settings = config.load_settings()
-    migrate.upgrade(settings.database_url)
+    schema.upgrade(settings.database_url)
     typer.echo(f"database at revision {migrate.head_revision(settings.database_url)}", err=True)
 
 
@@ -118,8 +119,9 @@ def sync(
 
     from rich.console import Console
 
-    from todosync.sync import console as sync_console
-    from todosync.sync import engine, runner
+    from todosync.cli import console as sync_console
+    from todosync.cli import runner
+    from todosync.sync import engine
 
     settings = load_settings()
     _require_current_schema(settings)
@@ -150,7 +152,7 @@ def verify(
     import asyncio
     import json
 
-    from todosync.sync import runner
+    from todosync.cli import runner
     from todosync.sync import verify as verify_mod
 
     settings = load_settings()
@@ -184,7 +186,7 @@ def quarantine_list(
     """List quarantined entities (invalid remote data, dead letters), oldest first."""
     import json
 
-    from todosync.sync import quarantine_cli
+    from todosync.cli import quarantine as quarantine_cli
 
     settings = load_settings()
     _require_current_schema(settings)
@@ -206,7 +208,7 @@ def quarantine_replay(
     replay_all: bool = typer.Option(False, "--all", help="Replay every quarantined entity."),
 ) -> None:
     """Release quarantined entities: the next sync run tries them afresh."""
-    from todosync.sync import quarantine_cli
+    from todosync.cli import quarantine as quarantine_cli
 
     if (quarantine_id is None) == (not replay_all):
         fail("give an ID or --all (not both)", code=EXIT_USAGE)
@@ -356,8 +358,8 @@ def tokens_list(
 @handle_errors
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Serve the local REST API (docs at /docs) and run the sync scheduler until interrupted."""
-    from todosync import server
-    from todosync.api.app import create_app
+    from todosync import runtime, server
+    from todosync.app import create_app
 
     settings = load_settings()
     _require_current_schema(settings)
@@ -376,7 +378,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         max_head_bytes=settings.max_header_bytes,
         head_timeout_s=settings.header_timeout_seconds,
-        on_signal=server.stop_jobs_of(api),
+        on_signal=runtime.services_of(api).request_stop,
     )
 
 

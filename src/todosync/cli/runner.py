@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from todosync import observers
 from todosync.config import Settings
 from todosync.db import engine as db_engine
 from todosync.external.client import ExternalClient
+from todosync.observe import observers
 from todosync.sync.engine import RunRequest, SyncEngine
 from todosync.sync.executor import Progress
 from todosync.sync.report import RunReport

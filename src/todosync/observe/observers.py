@@ -1,5 +1,5 @@
-"""`RunObserver`: what the sync engine tells the outside about a run, and the one
-implementation that turns it into live events, metrics and alerts.
+"""`Observers`: the implementation of `sync.observer.RunObserver` that turns what the engine
+tells about a run into live events, metrics and alerts.
 
 The engine calls `run_started`, `run_progress` (from its progress callback) and `run_finished`
 (after the run is recorded, with the run's log entries). Nothing here may fail or slow a run:
@@ -12,18 +12,18 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from todosync import alerts, events, metrics
 from todosync.config import Settings
+from todosync.observe import alerts, events, metrics
 from todosync.sync import run_status
 from todosync.sync.models import SyncConflict, SyncLog
 from todosync.sync.report import RunReport
 
-__all__ = ["ENTITY_EVENTS_MAX", "Observers", "RunObserver", "for_process"]
+__all__ = ["ENTITY_EVENTS_MAX", "Observers", "for_process"]
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 ENTITY_EVENTS_MAX = 200
 # Progress events at most this often per run (the first and the last always go).
 _PROGRESS_EVERY_S = 0.5
-
-
-class RunObserver(Protocol):
-    """Told about a run by the engine; `run_finished` comes after the run is recorded."""
-
-    async def run_started(self, *, run_id: int, trigger: str, tenant_id: int) -> None: ...
-
-    def run_progress(self, *, run_id: int, tenant_id: int, done: int, total: int) -> None: ...
-
-    async def run_finished(
-        self, *, report: RunReport, connection_id: int, tenant_id: int
-    ) -> None: ...
 
 
 class Observers:
