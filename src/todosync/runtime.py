@@ -11,6 +11,10 @@ live-event bus, the alert notifier and the run observer that feeds them, and who
 runs out: an in-process dispatcher (and scheduler), or, in the distributed mode, jobs for
 `todosync worker` processes (`enqueue_jobs`).
 
+A process that runs syncs without serving (`todosync sync` and `verify`, `todosync worker`)
+gets its parts from `sync_process(settings)` instead: the engine (decided the same way), the
+external client and the run observer, all closed on exit.
+
 Life cycle: `start()` and `stop()`, called by the app's lifespan. An engine handed in by the
 caller (tests, a process that shares one) is the caller's to dispose; one built here is
 disposed by `stop()` (aiosqlite hangs the process at exit otherwise).
@@ -18,7 +22,8 @@ disposed by `stop()` (aiosqlite hangs the process at exit otherwise).
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +34,13 @@ from todosync.auth.throttle import FailureThrottle
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
 from todosync.db import sessions
+from todosync.external.client import ExternalClient
 from todosync.jobs import queue
 from todosync.jobs.dispatcher import Dispatcher
 from todosync.jobs.scheduler import Scheduler
 from todosync.observe import alerts, events, metrics, observers
 
-__all__ = ["Services", "build", "services_of"]
+__all__ = ["Services", "SyncParts", "build", "services_of", "sync_process"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,3 +165,33 @@ def services_of(app: Any) -> Services:
     """The services of an app made by `todosync.app.create_app`."""
     found: Services = app.state.services
     return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncParts:
+    """What a process that runs syncs without serving is made of (see `sync_process`)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    client: ExternalClient
+    observer: observers.Observers
+
+
+@asynccontextmanager
+async def sync_process(settings: Settings) -> AsyncIterator[SyncParts]:
+    """The database engine, the external client and the run observer (live events through
+    NOTIFY on PostgreSQL, the alert webhook) of a CLI sync or a worker; closed on exit."""
+    engine = db_engine.create_engine(
+        settings.database_url, hide_parameters=not settings.debug_log_content
+    )
+    sessionmaker = db_engine.create_sessionmaker(engine)
+    try:
+        async with (
+            ExternalClient.from_settings(settings) as client,
+            observers.for_process(settings, sessionmaker=sessionmaker) as observer,
+        ):
+            yield SyncParts(
+                settings=settings, sessionmaker=sessionmaker, client=client, observer=observer
+            )
+    finally:
+        await engine.dispose()

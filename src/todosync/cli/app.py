@@ -386,8 +386,8 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 @handle_errors
 def worker() -> None:
     """Run sync jobs from the PostgreSQL job queue (the distributed mode) until SIGTERM."""
+    from todosync import worker as worker_process
     from todosync.jobs import queue
-    from todosync.jobs import worker as worker_process
 
     settings = load_settings()
     queue.require_postgres(settings.database_url)

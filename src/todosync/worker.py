@@ -28,13 +28,11 @@ from pgqueuer.core.applications import PgQueuer
 from pgqueuer.domain.models import Schedule
 from pgqueuer.domain.types import Channel
 
+from todosync import runtime
 from todosync.config import Settings
-from todosync.db import engine as db_engine
 from todosync.errors import TodosyncError
-from todosync.external.client import ExternalClient
 from todosync.jobs import queue
 from todosync.jobs.handlers import SyncJobs
-from todosync.observe import observers
 
 __all__ = ["QueueConnectionLost", "QueueNotInstalled", "run"]
 
@@ -62,20 +60,18 @@ class QueueConnectionLost(TodosyncError):
 async def run(settings: Settings) -> None:
     """Works until SIGTERM or SIGINT; see the module docstring."""
     queue.require_postgres(settings.database_url)
-    engine = db_engine.create_engine(
-        settings.database_url, hide_parameters=not settings.debug_log_content
-    )
-    sessionmaker = db_engine.create_sessionmaker(engine)
     try:
         async with (
-            ExternalClient.from_settings(settings) as client,
-            observers.for_process(settings, sessionmaker=sessionmaker) as observer,
+            runtime.sync_process(settings) as parts,
             await psycopg.AsyncConnection.connect(
                 queue.libpq_url(settings.database_url), autocommit=True
             ) as connection,
         ):
             jobs = SyncJobs(
-                sessionmaker=sessionmaker, client=client, settings=settings, observer=observer
+                sessionmaker=parts.sessionmaker,
+                client=parts.client,
+                settings=settings,
+                observer=parts.observer,
             )
             driver = PsycopgDriver(connection)
             await _check_installed(driver)
@@ -86,8 +82,6 @@ async def run(settings: Settings) -> None:
         # e.g. PostgreSQL restarted under the queue's connection: exit 1 and be restarted
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise QueueConnectionLost(f"the job queue's database connection failed: {first}") from None
-    finally:
-        await engine.dispose()
 
 
 def _queuer(driver: PsycopgDriver, jobs: SyncJobs) -> PgQueuer:
