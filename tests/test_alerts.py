@@ -22,7 +22,7 @@ from todosync import config
 from todosync.app import create_app
 from todosync.external.client import ExternalClient
 from todosync.observe import alerts, observers
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 
 
 class Receiver:
@@ -99,7 +99,7 @@ class Runs:
             engine = SyncEngine(
                 sessionmaker=self.sessionmaker,
                 client=client,
-                settings=self.settings,
+                options=EngineOptions.from_settings(self.settings),
                 observer=observer,
             )
             report = await engine.run(RunRequest(**request))

@@ -18,7 +18,7 @@ from todosync import config
 from todosync import logging as todosync_logging
 from todosync.external.client import ExternalClient
 from todosync.store import service
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 
 SECRETS = ("s3cret-bearer", "tds_live_token_value", "hunter2", "basic-credential", "nested-key")
 
@@ -100,7 +100,9 @@ async def test_every_line_of_a_run_carries_its_id(
     )
     json_logs()  # forget the set-up's lines
     async with ExternalClient.from_settings(settings) as client:
-        engine = SyncEngine(sessionmaker=sessionmaker, client=client, settings=settings)
+        engine = SyncEngine(
+            sessionmaker=sessionmaker, client=client, options=EngineOptions.from_settings(settings)
+        )
         report = await engine.run(RunRequest())
     logging.getLogger("todosync.test").info("after the run")
     lines = json_logs()

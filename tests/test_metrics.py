@@ -17,7 +17,7 @@ from tests.fixtures.store import make_item, make_list
 from todosync import config, runtime
 from todosync.app import create_app
 from todosync.external.client import ExternalClient
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 from todosync.sync.models import SyncConflict, SyncQuarantine, SyncRun
 from todosync.sync.report import RunReport
 
@@ -69,7 +69,7 @@ async def run_sync(
         engine = SyncEngine(
             sessionmaker=services.sessionmaker,
             client=client,
-            settings=settings,
+            options=EngineOptions.from_settings(settings),
             observer=services.observer,
         )
         return await engine.run(RunRequest(trigger=trigger))

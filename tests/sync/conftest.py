@@ -13,7 +13,7 @@ from tests.fixtures.fake_external import FakeExternal
 from tests.sync.harness import LocalSide
 from todosync import config
 from todosync.external.client import ExternalClient
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 from todosync.sync.report import RunReport
 
 RunSync = Callable[..., Awaitable[RunReport]]
@@ -47,7 +47,11 @@ def run_sync(
     async def run(*, settings: dict[str, Any] | None = None, **request: Any) -> RunReport:
         effective = sync_settings.model_copy(update=settings or {})
         async with ExternalClient.from_settings(effective) as client:
-            engine = SyncEngine(sessionmaker=sessionmaker, client=client, settings=effective)
+            engine = SyncEngine(
+                sessionmaker=sessionmaker,
+                client=client,
+                options=EngineOptions.from_settings(effective),
+            )
             return await engine.run(RunRequest(**request))
 
     return run

@@ -41,7 +41,7 @@ from tests.sync.harness import LocalSide, remote_snapshot
 from todosync import config
 from todosync.external.client import ExternalClient
 from todosync.store.models import TodoItem, TodoList
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 from todosync.sync.models import SyncState
 from todosync.sync.report import RunReport
 
@@ -324,7 +324,9 @@ async def _run(
     sessionmaker: async_sessionmaker[AsyncSession], settings: config.Settings
 ) -> RunReport:
     async with ExternalClient.from_settings(settings) as client:
-        engine = SyncEngine(sessionmaker=sessionmaker, client=client, settings=settings)
+        engine = SyncEngine(
+            sessionmaker=sessionmaker, client=client, options=EngineOptions.from_settings(settings)
+        )
         # a side emptied at random is what the mass-delete guard exists for (tested on its
         # own); here every deletion is meant
         return await engine.run(RunRequest(allow_mass_delete=True))

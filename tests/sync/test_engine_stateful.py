@@ -50,7 +50,7 @@ from todosync.db import engine as db_engine
 from todosync.db import registry
 from todosync.external.client import ExternalClient
 from todosync.store import models
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 from todosync.sync.report import RunReport
 
 Side = Literal["local", "remote"]
@@ -578,7 +578,9 @@ class SyncMachine(RuleBasedStateMachine):
     async def _run(self, *, allow_mass_delete: bool) -> RunReport:
         async with ExternalClient.from_settings(self.env.settings) as client:
             engine = SyncEngine(
-                sessionmaker=self.env.sessionmaker, client=client, settings=self.env.settings
+                sessionmaker=self.env.sessionmaker,
+                client=client,
+                options=EngineOptions.from_settings(self.env.settings),
             )
             return await engine.run(RunRequest(allow_mass_delete=allow_mass_delete))
 

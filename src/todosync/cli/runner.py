@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from todosync import runtime
 from todosync.config import Settings
-from todosync.sync.engine import RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 from todosync.sync.executor import Progress
 from todosync.sync.report import RunReport
 
@@ -24,7 +24,7 @@ async def open_engine(
         yield SyncEngine(
             sessionmaker=parts.sessionmaker,
             client=parts.client,
-            settings=settings,
+            options=EngineOptions.from_settings(settings),
             progress=progress,
             observer=parts.observer,
         )

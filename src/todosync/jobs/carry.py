@@ -23,7 +23,7 @@ from todosync.config import Settings
 from todosync.errors import TodosyncError
 from todosync.external.client import ExternalClient
 from todosync.sync import queries
-from todosync.sync.engine import RunInProgress, RunRequest, SyncEngine
+from todosync.sync.engine import EngineOptions, RunInProgress, RunRequest, SyncEngine
 from todosync.sync.models import SyncRun
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class Carrier:
         engine = SyncEngine(
             sessionmaker=self.sessionmaker,
             client=self.client,
-            settings=self.settings,
+            options=EngineOptions.from_settings(self.settings),
             connection_id=run.connection_id,
             tenant_id=tenant_id,
             should_stop=self.should_stop,

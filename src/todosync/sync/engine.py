@@ -11,8 +11,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -85,15 +85,46 @@ class _LocalReads:
     pull_digest: str | None  # see `settle`: the pull that all recorded list digests agree with
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineOptions:
+    """The settings a run uses, and nothing else of `Settings`."""
+
+    plan: planner.PlanOptions = field(default_factory=planner.PlanOptions)
+    lease_ttl_s: float = 15.0
+    max_entity_attempts: int = 5
+    entity_retry_s: float = 60.0
+    push_concurrency: int = 8
+    tombstone_retention_s: float = 7 * 24 * 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineOptions:
+        return cls(
+            plan=planner.PlanOptions(
+                delete_policy=settings.delete_policy,
+                new_item_strategy=settings.new_item_strategy,
+                item_create=settings.use_item_create_extension,
+                mass_delete_min=settings.mass_delete_min,
+                mass_delete_percent=settings.mass_delete_percent,
+            ),
+            lease_ttl_s=settings.lease_ttl_seconds,
+            max_entity_attempts=settings.max_entity_attempts,
+            entity_retry_s=settings.entity_retry_seconds,
+            push_concurrency=settings.push_concurrency,
+            tombstone_retention_s=settings.tombstone_retention_seconds,
+        )
+
+
 class SyncEngine:
-    """Runs syncs of one connection against one external API client."""
+    """Runs syncs of one connection against one external API client, with `options` and the
+    engine's notion of now from `clock`."""
 
     def __init__(
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         client: ExternalClient,
-        settings: Settings,
+        options: EngineOptions,
+        clock: Callable[[], datetime] = utc_now,
         connection_id: int = 1,
         tenant_id: int = 1,
         progress: Progress | None = None,
@@ -107,7 +138,8 @@ class SyncEngine:
         self.should_stop = should_stop  # a graceful shutdown: see Executor.should_stop
         self._lease_lost = False  # set by the heartbeat when another holder took over
         self.client = client
-        self.settings = settings
+        self.options = options
+        self.clock = clock
         self.connection_id = connection_id
         self.tenant_id = tenant_id
         self.progress = progress
@@ -124,7 +156,7 @@ class SyncEngine:
                 self.sessionmaker,
                 connection_id=self.connection_id,
                 holder=holder,
-                ttl_s=self.settings.lease_ttl_seconds,
+                ttl_s=self.options.lease_ttl_s,
             )
             if busy is not None:
                 raise RunInProgress("a sync of this connection is already running")
@@ -141,8 +173,8 @@ class SyncEngine:
         async with self.sessionmaker.begin() as session:
             return await runs.reap_abandoned(
                 session,
-                now=utc_now(),
-                ttl_s=self.settings.lease_ttl_seconds,
+                now=self.clock(),
+                ttl_s=self.options.lease_ttl_s,
                 connection_id=self.connection_id,
             )
 
@@ -225,7 +257,7 @@ class SyncEngine:
         return run.id
 
     async def _heartbeat(self, run_id: int, holder: lease.Holder, dry_run: bool) -> None:
-        interval = max(0.5, self.settings.lease_ttl_seconds / 3)
+        interval = max(0.5, self.options.lease_ttl_s / 3)
         while True:
             await asyncio.sleep(interval)
             # a missed beat is retried on the next tick
@@ -265,8 +297,8 @@ class SyncEngine:
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
         )
-        plan = planner.build(data, self._options())
-        actions, waiting = book.split(plan.actions, now=utc_now())
+        plan = planner.build(data, self.options.plan)
+        actions, waiting = book.split(plan.actions, now=self.clock())
         _note_waiting(waiting, tally)
         outcome = _Outcome(RunStatus.OK, skew_s=skew)
         if request.dry_run:
@@ -346,15 +378,15 @@ class SyncEngine:
         full_scope: bool,
     ) -> None:
         """Records the run's failures and recoveries in the quarantine table: one write."""
-        now = utc_now()
+        now = self.clock()
         book.settle(
             planned=plan.actions,
             executed=executed,
             failures=[quarantine.Failure(a, r, c) for a, r, c in tally.failures],
             full_scope=full_scope,
             now=now,
-            max_attempts=self.settings.max_entity_attempts,
-            retry_s=self.settings.entity_retry_seconds,
+            max_attempts=self.options.max_entity_attempts,
+            retry_s=self.options.entity_retry_s,
         )
         if book.changed:  # the usual run has nothing to record: no transaction
             async with self.sessionmaker.begin() as session:
@@ -452,16 +484,6 @@ class SyncEngine:
         mapped = {r.external_id for r in rows if r.kind == "list"}
         return [r for r in remote if r.id in mapped or r.source_id == found.uid]
 
-    def _options(self) -> planner.PlanOptions:
-        s = self.settings
-        return planner.PlanOptions(
-            delete_policy=s.delete_policy,
-            new_item_strategy=s.new_item_strategy,
-            item_create=s.use_item_create_extension,
-            mass_delete_min=s.mass_delete_min,
-            mass_delete_percent=s.mass_delete_percent,
-        )
-
     def _progress(self, run_id: int) -> Progress | None:
         observer, progress = self.observer, self.progress
         if observer is None:
@@ -481,7 +503,7 @@ class SyncEngine:
             connection_id=self.connection_id,
             tenant_id=self.tenant_id,
             tally=tally,
-            concurrency=self.settings.push_concurrency,
+            concurrency=self.options.push_concurrency,
             progress=self._progress(tally.run_id),
             should_stop=self._stop_now,
         )
@@ -512,7 +534,7 @@ class SyncEngine:
                 await ledger.refresh_statistics(session)
 
     async def _purge_tombstones(self) -> None:
-        older_than = utc_now() - timedelta(seconds=self.settings.tombstone_retention_seconds)
+        older_than = self.clock() - timedelta(seconds=self.options.tombstone_retention_s)
 
         def mapped(kind: str) -> sa.Select[tuple[int]]:
             return sa.select(SyncState.local_id).where(SyncState.kind == kind)  # type: ignore[return-value]
