@@ -17,9 +17,9 @@ from tests.fixtures.store import make_item, make_list
 from todosync import config, runtime
 from todosync.app import create_app
 from todosync.external.client import ExternalClient
+from todosync.sync.books.models import SyncConflict, SyncQuarantine, SyncRun
+from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
-from todosync.sync.models import SyncConflict, SyncQuarantine, SyncRun
-from todosync.sync.report import RunReport
 
 REQUIRED = (
     "todosync_sync_runs",

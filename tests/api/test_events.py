@@ -29,7 +29,7 @@ from todosync.app import create_app
 from todosync.db import engine as db_engine
 from todosync.store import service
 from todosync.store.models import Connection
-from todosync.sync.models import SyncConflict
+from todosync.sync.books.models import SyncConflict
 
 READ_TIMEOUT_S = 30.0
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.api.helpers import assert_problem
 from tests.fixtures.api import TenantToken
 from tests.fixtures.store import make_list
-from todosync.sync.models import SyncConflict, SyncQuarantine
+from todosync.sync.books.models import SyncConflict, SyncQuarantine
 
 RUN_KEYS = {
     "id",

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tests.cli.serving import ServerProcess
 from todosync.demo import DEMO_INTERVAL_S
-from todosync.sync.models import SyncRun
+from todosync.sync.books.models import SyncRun
 
 # The first run is queued at start (the next periodic one comes an interval later, +10 %
 # jitter); allow for a slow start.

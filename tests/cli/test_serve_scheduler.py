@@ -20,7 +20,7 @@ from tests.fixtures.api import TenantToken
 from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.sync.harness import LocalSide
 from todosync.clock import utc_now
-from todosync.sync.models import SyncLease, SyncRun
+from todosync.sync.books.models import SyncLease, SyncRun
 
 WAIT_S = 60.0
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from todosync import config
 from todosync.jobs.dispatcher import Dispatcher
 from todosync.store.models import DEFAULT_TENANT_ID
 from todosync.sync import service
-from todosync.sync.models import SyncLease, SyncRun
+from todosync.sync.books.models import SyncLease, SyncRun
 
 WAIT_S = 20.0
 

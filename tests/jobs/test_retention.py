@@ -12,9 +12,9 @@ from todosync import config
 from todosync.clock import utc_now
 from todosync.jobs.scheduler import Scheduler
 from todosync.store.models import DEFAULT_CONNECTION_ID
-from todosync.sync import runs
-from todosync.sync.models import SyncConflict, SyncLog, SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import runs
+from todosync.sync.books.models import SyncConflict, SyncLog, SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 
 async def _run(

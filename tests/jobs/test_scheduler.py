@@ -16,9 +16,10 @@ from todosync.clock import utc_now
 from todosync.jobs import schedules
 from todosync.jobs.scheduler import Scheduler
 from todosync.store.models import DEFAULT_CONNECTION_ID, DEFAULT_TENANT_ID, Connection, Tenant
-from todosync.sync import runs, service
-from todosync.sync.models import SyncRun, SyncSchedule
-from todosync.sync.run_status import RunStatus
+from todosync.sync import service
+from todosync.sync.books import runs
+from todosync.sync.books.models import SyncRun, SyncSchedule
+from todosync.sync.books.run_status import RunStatus
 
 
 class Clock:

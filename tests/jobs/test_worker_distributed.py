@@ -33,7 +33,7 @@ from todosync.jobs import queue
 from todosync.store import service as store_service
 from todosync.store.models import DEFAULT_TENANT_ID
 from todosync.sync import service, verify
-from todosync.sync.models import SyncRun
+from todosync.sync.books.models import SyncRun
 
 pytestmark = pytest.mark.postgres_only
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from todosync.clock import utc_now
 from todosync.jobs import queue
 from todosync.store import models
-from todosync.sync import runs
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import runs
+from todosync.sync.books.run_status import RunStatus
 
 pytestmark = pytest.mark.postgres_only
 

@@ -13,8 +13,8 @@ from tests.fixtures.fake_external import FakeExternal
 from tests.sync.harness import LocalSide
 from todosync import config
 from todosync.external.client import ExternalClient
+from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
-from todosync.sync.report import RunReport
 
 RunSync = Callable[..., Awaitable[RunReport]]
 

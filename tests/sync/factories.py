@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
-from todosync.sync.fields import Fields, Kind, content_hash, encode_snapshot
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.core.fields import Fields, Kind, content_hash, encode_snapshot
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 __all__ = [
     "T0",

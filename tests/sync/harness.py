@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.store import service
 from todosync.store.models import TodoItem, TodoList
-from todosync.sync.models import SyncConflict
+from todosync.sync.books.models import SyncConflict
 
 __all__ = ["LocalSide", "Snapshot", "remote_item_id", "remote_list_id", "remote_snapshot"]
 

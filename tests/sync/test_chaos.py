@@ -41,9 +41,9 @@ from tests.sync.harness import LocalSide, remote_snapshot
 from todosync import config
 from todosync.external.client import ExternalClient
 from todosync.store.models import TodoItem, TodoList
+from todosync.sync.books.models import SyncState
+from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
-from todosync.sync.models import SyncState
-from todosync.sync.report import RunReport
 
 Side = Literal["local", "remote"]
 SIDES: tuple[Side, Side] = ("local", "remote")

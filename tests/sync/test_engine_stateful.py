@@ -50,8 +50,8 @@ from todosync.db import engine as db_engine
 from todosync.db import registry
 from todosync.external.client import ExternalClient
 from todosync.store import models
+from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
-from todosync.sync.report import RunReport
 
 Side = Literal["local", "remote"]
 Fields = tuple[Any, ...]

@@ -31,7 +31,7 @@ from tests.sync.harness import (
     remote_list_id,
     remote_snapshot,
 )
-from todosync.sync.models import SyncRun
+from todosync.sync.books.models import SyncRun
 
 NEW = 25
 WRITES = NEW + 4

@@ -18,9 +18,9 @@ from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.sync.harness import LocalSide, remote_snapshot
 from tests.sync.test_failure_kill import kill, sync_process, wait_for_held_write
 from todosync.clock import utc_now
-from todosync.sync import runs
-from todosync.sync.models import SyncLease, SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import runs
+from todosync.sync.books.models import SyncLease, SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 
 async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[str, str]]:

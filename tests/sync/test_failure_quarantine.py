@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_list_id, remote_snapshot
-from todosync.sync.models import SyncQuarantine
+from todosync.sync.books.models import SyncQuarantine
 
 
 async def _rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[SyncQuarantine]:

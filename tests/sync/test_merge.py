@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from todosync.sync import merge
-from todosync.sync.fields import Fields
+from todosync.sync.core import merge
+from todosync.sync.core.fields import Fields
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 BASE: Fields = {"description": "Buy milk", "completed": False}

@@ -28,9 +28,9 @@ from tests.sync.factories import (
 )
 from todosync.config import DeletePolicy, NewItemStrategy
 from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
-from todosync.sync import actions as act
-from todosync.sync import plan
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.core import actions as act
+from todosync.sync.core import plan
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 LIST_A = ledger_list(1, local_id=1, external_id="A")
 ITEM_A1 = ledger_item(2, local_id=11, list_local_id=1, list_external_id="A", external_id="a1")

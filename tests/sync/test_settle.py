@@ -16,8 +16,8 @@ from tests.sync.factories import (
     remote_list,
 )
 from todosync.external.schemas import RemoteList
-from todosync.sync import plan, settle
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.core import plan, settle
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 REMOTE_A = remote_list(
     "A", "Groceries", items=(remote_item("a1", "Buy milk"), remote_item("a2", "Buy bread"))

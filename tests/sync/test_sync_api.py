@@ -18,8 +18,8 @@ from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_list_id
 from todosync import config
 from todosync.app import create_app
-from todosync.sync import lease, runs
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import lease, runs
+from todosync.sync.books.run_status import RunStatus
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync import runtime
 from todosync.jobs import queue
-from todosync.sync.models import SyncRun
+from todosync.sync.books.models import SyncRun
 
 __all__ = ["hand_over"]
 

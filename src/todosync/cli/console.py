@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from todosync.sync.executor import Progress as ProgressCallback
+from todosync.sync.apply.executor import Progress as ProgressCallback
 
 __all__ = ["progress_bar"]
 

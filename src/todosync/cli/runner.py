@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from todosync import runtime
 from todosync.config import Settings
+from todosync.sync.apply.executor import Progress
+from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
-from todosync.sync.executor import Progress
-from todosync.sync.report import RunReport
 
 __all__ = ["open_engine", "run_once"]
 

@@ -11,6 +11,6 @@ __all__ = ["metadata"]
 
 def metadata() -> MetaData:
     import todosync.store.models
-    import todosync.sync.models  # noqa: F401
+    import todosync.sync.books.models  # noqa: F401
 
     return Base.metadata

@@ -22,9 +22,9 @@ from todosync.clock import utc_now
 from todosync.config import Settings
 from todosync.errors import TodosyncError
 from todosync.external.client import ExternalClient
-from todosync.sync import queries
+from todosync.sync.books import queries
+from todosync.sync.books.models import SyncRun
 from todosync.sync.engine import EngineOptions, RunInProgress, RunRequest, SyncEngine
-from todosync.sync.models import SyncRun
 
 if TYPE_CHECKING:
     from todosync.sync.observer import RunObserver

@@ -32,9 +32,9 @@ from todosync.external.breaker import CircuitState
 from todosync.external.client import ExternalClient, RequestHook
 from todosync.jobs import carry
 from todosync.logging import best_effort
-from todosync.sync import queries
-from todosync.sync.models import SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import queries
+from todosync.sync.books.models import SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 if TYPE_CHECKING:
     from todosync.sync.observer import RunObserver

@@ -38,10 +38,10 @@ from todosync.jobs import carry, queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
 from todosync.store.models import Connection
-from todosync.sync import queries, run_status
-from todosync.sync.models import SyncRun
+from todosync.sync.books import queries, run_status
+from todosync.sync.books.models import SyncRun
+from todosync.sync.books.run_status import RunStatus
 from todosync.sync.observer import RunObserver
-from todosync.sync.run_status import RunStatus
 
 __all__ = ["SyncJobs"]
 

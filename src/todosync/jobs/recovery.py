@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.jobs import queue
-from todosync.sync import queries, runs
-from todosync.sync.models import SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import queries, runs
+from todosync.sync.books.models import SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["follow_up", "is_abandoned", "reap"]
 

@@ -13,9 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from todosync.sync import run_status
-from todosync.sync.models import SyncConflict, SyncLog, SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import run_status
+from todosync.sync.books.models import SyncConflict, SyncLog, SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["purge_runs"]
 

@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from todosync.clock import utc_now
 from todosync.config import IntervalMode, Settings
 from todosync.jobs import adaptive, retention, schedules
-from todosync.sync import runs, service
-from todosync.sync.models import SyncSchedule
+from todosync.sync import service
+from todosync.sync.books import runs
+from todosync.sync.books.models import SyncSchedule
 
 __all__ = ["Enqueue", "Scheduler", "queue_scheduled_run"]
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.jobs.adaptive import Observation
 from todosync.store.models import Connection
-from todosync.sync import run_status
-from todosync.sync.models import SyncRun, SyncSchedule
+from todosync.sync.books import run_status
+from todosync.sync.books.models import SyncRun, SyncSchedule
 
 __all__ = [
     "claim",

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
-from todosync.sync import run_status
-from todosync.sync.models import SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import run_status
+from todosync.sync.books.models import SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["ALERT_STATES", "Notifier", "alert_state", "from_settings"]
 

@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.store.models import Connection
-from todosync.sync import queries, run_status
-from todosync.sync.models import SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import queries, run_status
+from todosync.sync.books.models import SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["CONTENT_TYPE", "Metrics", "Snapshot", "read_snapshot"]
 

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.config import Settings
 from todosync.observe import alerts, events, metrics
-from todosync.sync import run_status
-from todosync.sync.models import SyncConflict, SyncLog
-from todosync.sync.report import RunReport
+from todosync.sync.books import run_status
+from todosync.sync.books.models import SyncConflict, SyncLog
+from todosync.sync.books.report import RunReport
 
 __all__ = ["ENTITY_EVENTS_MAX", "Observers", "for_process"]
 

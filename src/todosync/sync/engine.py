@@ -28,14 +28,15 @@ from todosync.external.client import ExternalClient
 from todosync.external.schemas import PullResult, RemoteList
 from todosync.logging import best_effort
 from todosync.store import bulk
-from todosync.sync import actions as act
-from todosync.sync import lease, ledger, quarantine, runs, settle
-from todosync.sync import plan as planner
-from todosync.sync.executor import Executor, Progress
-from todosync.sync.models import SyncState
-from todosync.sync.report import RunReport, Tally, entity_name
-from todosync.sync.run_status import RunStatus
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.apply.executor import Executor, Progress
+from todosync.sync.books import lease, ledger, quarantine, runs
+from todosync.sync.books.models import SyncState
+from todosync.sync.books.report import RunReport, Tally, entity_name
+from todosync.sync.books.run_status import RunStatus
+from todosync.sync.core import actions as act
+from todosync.sync.core import plan as planner
+from todosync.sync.core import settle
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 if TYPE_CHECKING:
     from todosync.sync.observer import RunObserver

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from todosync.sync.report import RunReport
+from todosync.sync.books.report import RunReport
 
 __all__ = ["RunObserver"]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import PydanticCustomError
 
 from todosync.store.schemas import Page, Timestamp, omittable
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "MAX_DELAY_SECONDS",

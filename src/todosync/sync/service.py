@@ -20,9 +20,9 @@ from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import schemas as store_schemas
 from todosync.store import service as store_service
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
-from todosync.sync import queries, runs
-from todosync.sync.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import queries, runs
+from todosync.sync.books.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "Page",

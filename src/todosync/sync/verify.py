@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import InvalidEntity, RemoteList
-from todosync.sync import ledger
-from todosync.sync.fields import Fields
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.books import ledger
+from todosync.sync.core.fields import Fields
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 __all__ = ["Drift", "compare", "verify"]
 

@@ -15,7 +15,7 @@ from todosync.dashboard.render import PREFIX
 from todosync.store import service as store_service
 from todosync.store.models import TodoList
 from todosync.sync import service
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["describe", "router"]
 

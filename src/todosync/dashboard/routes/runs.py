@@ -16,7 +16,7 @@ from todosync.dashboard.render import PREFIX
 from todosync.errors import ValidationFailed
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = ["RUN_STATUSES", "TRIGGERS", "router"]
 

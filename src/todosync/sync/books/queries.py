@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.store.models import Connection, TodoItem, TodoList
-from todosync.sync import run_status
-from todosync.sync.models import (
+from todosync.sync.books import run_status
+from todosync.sync.books.models import (
     SyncConflict,
     SyncLog,
     SyncQuarantine,
@@ -24,7 +24,7 @@ from todosync.sync.models import (
     SyncSchedule,
     SyncState,
 )
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "QUEUED",

@@ -36,8 +36,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 from todosync.external.schemas import InvalidEntity, RemoteList
-from todosync.sync.fields import list_digest
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.core.fields import list_digest
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 __all__ = [
     "digest_of",

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
-from todosync.sync.models import SyncLease
+from todosync.sync.books.models import SyncLease
 
 __all__ = [
     "Holder",

@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.external.schemas import InvalidEntity, RemoteList
-from todosync.sync import actions as act
-from todosync.sync.models import SyncQuarantine
-from todosync.sync.snapshot import LedgerRow
+from todosync.sync.books.models import SyncQuarantine
+from todosync.sync.core import actions as act
+from todosync.sync.core.snapshot import LedgerRow
 
 __all__ = ["FAILING", "INVALID", "Book", "Failure", "Waiting", "action_key", "load"]
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
-from todosync.sync import lease
-from todosync.sync.models import SyncConflict, SyncLease, SyncLog, SyncRun
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books import lease
+from todosync.sync.books.models import SyncConflict, SyncLease, SyncLog, SyncRun
+from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "add_conflicts",

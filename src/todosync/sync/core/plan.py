@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 from todosync.config import DeletePolicy, NewItemStrategy
 from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
-from todosync.sync import actions as act
-from todosync.sync import merge
-from todosync.sync.fields import Fields, Kind, item_hash, list_hash
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.core import actions as act
+from todosync.sync.core import merge
+from todosync.sync.core.fields import Fields, Kind, item_hash, list_hash
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 __all__ = ["Plan", "PlanInput", "PlanOptions", "build"]
 

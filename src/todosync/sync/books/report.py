@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todosync.clock import utc_now
-from todosync.sync import actions as act
-from todosync.sync.run_status import RunStatus
+from todosync.sync.books.run_status import RunStatus
+from todosync.sync.core import actions as act
 
 __all__ = ["RunReport", "Tally", "empty_counts", "entity_name"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from todosync.sync.fields import Fields
+from todosync.sync.core.fields import Fields
 
 __all__ = ["FieldConflict", "MergeResult", "later_side", "three_way"]
 

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
 from todosync.store.models import Connection, TodoItem, TodoList
-from todosync.sync.fields import Fields, Kind, content_hash, encode_snapshot
-from todosync.sync.models import SyncState
-from todosync.sync.snapshot import LedgerRow, LocalRow
+from todosync.sync.books.models import SyncState
+from todosync.sync.core.fields import Fields, Kind, content_hash, encode_snapshot
+from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 __all__ = [
     "changed_local_rows",

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
 from todosync.store import bulk
-from todosync.sync import actions as act
-from todosync.sync import ledger, runs, settle
-from todosync.sync.report import Tally
+from todosync.sync.books import ledger, runs
+from todosync.sync.books.report import Tally
+from todosync.sync.core import actions as act
+from todosync.sync.core import settle
 
 __all__ = ["LocalWriter", "is_local"]
 

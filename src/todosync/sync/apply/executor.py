@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
-from todosync.sync import actions as act
-from todosync.sync.local_apply import LocalWriter, is_local
-from todosync.sync.remote_apply import RemoteApplier
-from todosync.sync.report import Tally
+from todosync.sync.apply.local_apply import LocalWriter, is_local
+from todosync.sync.apply.remote_apply import RemoteApplier
+from todosync.sync.books.report import Tally
+from todosync.sync.core import actions as act
 
 __all__ = ["Executor", "Progress"]
 

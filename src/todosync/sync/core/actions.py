@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from todosync.external.schemas import RemoteItem, RemoteList
-from todosync.sync.fields import Fields, Kind
-from todosync.sync.merge import FieldConflict
+from todosync.sync.core.fields import Fields, Kind
+from todosync.sync.core.merge import FieldConflict
 
 __all__ = [
     "Action",

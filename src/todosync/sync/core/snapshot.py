@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from todosync.sync.fields import Fields, Kind, decode_snapshot
+from todosync.sync.core.fields import Fields, Kind, decode_snapshot
 
 __all__ = ["LedgerRow", "LocalRow"]
 

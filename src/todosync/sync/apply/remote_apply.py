@@ -21,12 +21,12 @@ from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import NewItem, NewList, RemoteItem, RemoteList
 from todosync.store import bulk
-from todosync.sync import actions as act
-from todosync.sync import ledger, runs
-from todosync.sync.fields import Fields, list_digest
-from todosync.sync.local_apply import LocalWriter
-from todosync.sync.plan import INTENT_DELETE_OLD, INTENT_RECREATE
-from todosync.sync.report import Tally
+from todosync.sync.apply.local_apply import LocalWriter
+from todosync.sync.books import ledger, runs
+from todosync.sync.books.report import Tally
+from todosync.sync.core import actions as act
+from todosync.sync.core.fields import Fields, list_digest
+from todosync.sync.core.plan import INTENT_DELETE_OLD, INTENT_RECREATE
 
 __all__ = ["UNAGREED", "RemoteApplier"]
 
