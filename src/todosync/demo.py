@@ -34,8 +34,8 @@ from todosync.config import Settings
 from todosync.db.session import run_in_transaction
 from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
+from todosync.jobs import scheduler
 from todosync.store.models import DEFAULT_TENANT_ID
-from todosync.sync import service as sync_service
 
 __all__ = ["DEMO_INTERVAL_S", "run_demo"]
 
@@ -60,10 +60,7 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -
             app,
             host=host,
             port=port,
-            log_level=settings.log_level,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            max_head_bytes=settings.max_header_bytes,
-            head_timeout_s=settings.header_timeout_seconds,
+            settings=settings,
             on_started=lambda base_url: _announce(
                 base_url,
                 token=token,
@@ -84,15 +81,7 @@ async def _token_and_first_run(session: AsyncSession) -> str:
     """A token for the default tenant, and a run queued for now: the server's dispatcher
     carries it out at start, so the sample lists are there for the first request."""
     token = await auth_service.create_token(session)
-    await sync_service.queue_run(
-        session,
-        tenant_id=DEFAULT_TENANT_ID,
-        list_id=None,
-        delay_s=0,
-        dry_run=False,
-        allow_mass_delete=False,
-        trigger="schedule",
-    )
+    await scheduler.queue_scheduled_run(session, tenant_id=DEFAULT_TENANT_ID)
     return token
 
 

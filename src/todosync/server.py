@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 
 from todosync import headlimits, serverlog
 from todosync import logging as todosync_logging
+from todosync.config import Settings
 from todosync.errors import TodosyncError
 
 __all__ = ["PortInUse", "bind", "run"]
@@ -43,19 +44,17 @@ def run(
     *,
     host: str,
     port: int,
-    log_level: str = "info",
+    settings: Settings,
     name: str = "todosync",
-    forwarded_allow_ips: str = "127.0.0.1",
-    max_head_bytes: int = 16 * 1024,
-    head_timeout_s: float = 10.0,
     on_started: Callable[[str], None] | None = None,
     on_signal: Callable[[], None] | None = None,
 ) -> None:
     """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
     `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart.
-    `X-Forwarded-For` and `-Proto` are believed from `forwarded_allow_ips` only (uvicorn's
-    comma-separated addresses or networks, `*` for any). A request's head is bounded in size
-    and in time (`headlimits`)."""
+    From `settings`: the log level; the proxies whose `X-Forwarded-For` and `-Proto` are
+    believed (`TODOSYNC_FORWARDED_ALLOW_IPS`: addresses or networks, `*` for any); the
+    bounds on a request's head in size and in time (`headlimits`)."""
+    log_level = settings.log_level
     _configure_logging(log_level)
     config = uvicorn.Config(
         serverlog.AccessLogMiddleware(app),
@@ -67,10 +66,11 @@ def run(
         log_config=None,
         access_log=False,
         http=headlimits.bounded_protocol(
-            max_head_bytes=max_head_bytes, head_timeout_s=head_timeout_s
+            max_head_bytes=settings.max_header_bytes,
+            head_timeout_s=settings.header_timeout_seconds,
         ),
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     sock = bind(host, port)
     with serverlog.serving_as(name):

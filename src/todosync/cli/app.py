@@ -374,10 +374,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         api,
         host=host,
         port=port,
-        log_level=settings.log_level,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        max_head_bytes=settings.max_header_bytes,
-        head_timeout_s=settings.header_timeout_seconds,
+        settings=settings,
         on_signal=runtime.services_of(api).request_stop,
     )
 
