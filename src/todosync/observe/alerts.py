@@ -21,15 +21,12 @@ import logging
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 import stamina
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
-from todosync.sync.books import run_status
-from todosync.sync.books.models import SyncRun
-from todosync.sync.books.run_status import RunStatus
+from todosync.sync.books import queries, run_status
 
 __all__ = ["ALERT_STATES", "Notifier", "alert_state", "from_settings"]
 
@@ -109,14 +106,7 @@ async def _transition(
     session: AsyncSession, *, run_id: int, connection_id: int
 ) -> dict[str, Any] | None:
     """The webhook body when `run_id` changed the connection's alert state, else None."""
-    statement = (
-        sa.select(SyncRun.id, SyncRun.status, SyncRun.reason)
-        .where(SyncRun.connection_id == connection_id, SyncRun.dry_run.is_(False))
-        .where(SyncRun.finished_at.is_not(None), SyncRun.status != RunStatus.QUEUED)
-        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
-        .limit(2)
-    )
-    rows = (await session.execute(statement)).all()
+    rows = await queries.last_finished_runs(session, connection_id=connection_id, count=2)
     if not rows or rows[0].id != run_id:
         return None  # a newer run has finished meanwhile: it reports for itself
     state = alert_state(rows[0].status)

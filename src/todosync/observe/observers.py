@@ -11,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.config import Settings
 from todosync.observe import alerts, events, metrics
-from todosync.sync.books import run_status
-from todosync.sync.books.models import SyncConflict, SyncLog
+from todosync.sync.books import queries, run_status
 from todosync.sync.books.report import RunReport
 
 __all__ = ["ENTITY_EVENTS_MAX", "Observers", "for_process"]
@@ -102,8 +100,10 @@ class Observers:
         and `conflict.opened` per conflict it opened, read from what the run recorded."""
         assert self.sessionmaker is not None
         async with self.sessionmaker() as session:
-            changed = await _changed_entities(session, run_id=run_id, limit=ENTITY_EVENTS_MAX + 1)
-            conflicts = await _opened_conflicts(session, run_id=run_id)
+            changed = await queries.changed_entities(
+                session, run_id=run_id, limit=ENTITY_EVENTS_MAX + 1
+            )
+            conflicts = await queries.opened_conflicts(session, run_id=run_id)
         if len(changed) > ENTITY_EVENTS_MAX:
             self._publish("entity.changed", tenant_id, run_id=run_id, many=True)
         else:
@@ -122,28 +122,6 @@ class Observers:
 
     def conflict_resolved(self, *, tenant_id: int, conflict_id: int) -> None:
         self._publish("conflict.resolved", tenant_id, id=conflict_id)
-
-
-# Two small reads of what a run recorded, kept here rather than in `sync.queries` because only
-# the live events need them (and they stop at a limit, unlike the run's log page).
-
-
-async def _changed_entities(
-    session: AsyncSession, *, run_id: int, limit: int
-) -> Sequence[tuple[str, int, str, str]]:
-    statement = (
-        sa.select(SyncLog.kind, SyncLog.local_id, SyncLog.action, SyncLog.side)
-        .where(SyncLog.run_id == run_id, SyncLog.outcome == "ok", SyncLog.local_id.is_not(None))
-        .order_by(SyncLog.id)
-        .limit(limit)
-    )
-    rows = (await session.execute(statement)).all()
-    return [(k, int(i or 0), a, s) for k, i, a, s in rows]
-
-
-async def _opened_conflicts(session: AsyncSession, *, run_id: int) -> Sequence[int]:
-    statement = sa.select(SyncConflict.id).where(SyncConflict.run_id == run_id)
-    return list((await session.execute(statement.order_by(SyncConflict.id))).scalars())
 
 
 @contextlib.asynccontextmanager

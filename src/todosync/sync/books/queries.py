@@ -28,6 +28,7 @@ from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "QUEUED",
+    "changed_entities",
     "connection_of",
     "count_open_conflicts",
     "count_pending_changes",
@@ -41,8 +42,10 @@ __all__ = [
     "get_run",
     "item_list_id",
     "last_finished_run",
+    "last_finished_runs",
     "last_success_at",
     "next_run_at",
+    "opened_conflicts",
     "page_conflicts",
     "page_history",
     "page_quarantine",
@@ -298,3 +301,39 @@ async def delete_quarantine(session: AsyncSession, *, connection_id: int) -> int
         sa.delete(SyncQuarantine).where(SyncQuarantine.connection_id == connection_id)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def changed_entities(
+    session: AsyncSession, *, run_id: int, limit: int
+) -> Sequence[tuple[str, int, str, str]]:
+    """(kind, local id, action, side) of the entities a run changed, in log order, at most
+    `limit` (the live events summarise past that)."""
+    statement = (
+        sa.select(SyncLog.kind, SyncLog.local_id, SyncLog.action, SyncLog.side)
+        .where(SyncLog.run_id == run_id, SyncLog.outcome == "ok", SyncLog.local_id.is_not(None))
+        .order_by(SyncLog.id)
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    return [(k, int(i or 0), a, s) for k, i, a, s in rows]
+
+
+async def opened_conflicts(session: AsyncSession, *, run_id: int) -> Sequence[int]:
+    """The ids of the conflicts a run opened."""
+    statement = sa.select(SyncConflict.id).where(SyncConflict.run_id == run_id)
+    return list((await session.execute(statement.order_by(SyncConflict.id))).scalars())
+
+
+async def last_finished_runs(
+    session: AsyncSession, *, connection_id: int, count: int
+) -> Sequence[sa.Row[int, str, str | None]]:
+    """(id, status, reason) of the connection's last `count` finished syncs, newest first
+    (dry runs are plans, not syncs)."""
+    statement = (
+        sa.select(SyncRun.id, SyncRun.status, SyncRun.reason)
+        .where(SyncRun.connection_id == connection_id, SyncRun.dry_run.is_(False))
+        .where(SyncRun.finished_at.is_not(None), SyncRun.status != RunStatus.QUEUED)
+        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
+        .limit(count)
+    )
+    return (await session.execute(statement)).all()
