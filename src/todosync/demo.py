@@ -31,7 +31,6 @@ from todosync import runtime, schema, server
 from todosync.app import create_app
 from todosync.auth import service as auth_service
 from todosync.config import Settings
-from todosync.db.session import run_in_transaction
 from todosync.fake_external import config as fake_config
 from todosync.fake_external import server as fake_server
 from todosync.jobs import scheduler
@@ -48,7 +47,7 @@ DEMO_INTERVAL_S = 10.0
 def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Runs the demo until interrupted (see the module docstring for the steps)."""
     schema.upgrade(settings.database_url)
-    token = asyncio.run(run_in_transaction(settings.database_url, _token_and_first_run))
+    token = asyncio.run(runtime.in_transaction(settings, _token_and_first_run))
     fake = fake_server.start_in_thread(fake_config.ServerConfig(port=0, seed_sample=True))
     try:
         update: dict[str, object] = {"external_api_url": fake.url, "external_api_token": None}

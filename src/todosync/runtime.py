@@ -22,10 +22,10 @@ disposed by `stop()` (aiosqlite hangs the process at exit otherwise).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -40,7 +40,9 @@ from todosync.jobs.dispatcher import Dispatcher
 from todosync.jobs.scheduler import Scheduler
 from todosync.observe import alerts, events, metrics, observers
 
-__all__ = ["Services", "SyncParts", "build", "services_of", "sync_process"]
+T = TypeVar("T")
+
+__all__ = ["Services", "SyncParts", "build", "in_transaction", "services_of", "sync_process"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,9 +113,7 @@ def build(
         dispatcher = scheduler = False
     owns_engine = engine is None
     if engine is None:
-        engine = db_engine.create_engine(
-            settings.database_url, hide_parameters=not settings.debug_log_content
-        )
+        engine = _engine(settings)
     sessionmaker = db_engine.create_sessionmaker(engine)
     found_metrics = metrics.Metrics()
     bus = events.create_bus(settings.database_url)
@@ -181,9 +181,7 @@ class SyncParts:
 async def sync_process(settings: Settings) -> AsyncIterator[SyncParts]:
     """The database engine, the external client and the run observer (live events through
     NOTIFY on PostgreSQL, the alert webhook) of a CLI sync or a worker; closed on exit."""
-    engine = db_engine.create_engine(
-        settings.database_url, hide_parameters=not settings.debug_log_content
-    )
+    engine = _engine(settings)
     sessionmaker = db_engine.create_sessionmaker(engine)
     try:
         async with (
@@ -195,3 +193,22 @@ async def sync_process(settings: Settings) -> AsyncIterator[SyncParts]:
             )
     finally:
         await engine.dispose()
+
+
+async def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Runs `work` in one transaction on a short-lived engine (a one-off CLI command):
+    committed if it returns, rolled back if it raises; the engine is disposed either way."""
+    engine = _engine(settings)
+    try:
+        async with db_engine.create_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _engine(settings: Settings) -> AsyncEngine:
+    """The one place where a process's database engine is made: statement parameters (list
+    names, item texts) stay out of error messages unless TODOSYNC_DEBUG_LOG_CONTENT."""
+    return db_engine.create_engine(
+        settings.database_url, hide_parameters=not settings.debug_log_content
+    )

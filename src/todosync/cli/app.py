@@ -190,7 +190,7 @@ def quarantine_list(
 
     settings = load_settings()
     _require_current_schema(settings)
-    entries = asyncio.run(quarantine_cli.list_all(settings.database_url))
+    entries = asyncio.run(quarantine_cli.list_all(settings))
     if as_json:
         typer.echo(json.dumps({"data": entries}, ensure_ascii=False))
         return
@@ -215,7 +215,7 @@ def quarantine_replay(
     settings = load_settings()
     _require_current_schema(settings)
     target = None if replay_all else quarantine_id
-    count = asyncio.run(quarantine_cli.replay(settings.database_url, quarantine_id=target))
+    count = asyncio.run(quarantine_cli.replay(settings, quarantine_id=target))
     typer.echo(f"{count} released for the next run", err=True)
 
 
@@ -259,15 +259,13 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token and print it, alone, on stdout (it is not shown again)."""
+    from todosync import runtime
     from todosync.auth import service as auth_service
-    from todosync.db.session import run_in_transaction
 
     settings = load_settings()
     _require_current_schema(settings)
     token = asyncio.run(
-        run_in_transaction(
-            settings.database_url, lambda s: auth_service.create_token(s, tenant=tenant)
-        )
+        runtime.in_transaction(settings, lambda s: auth_service.create_token(s, tenant=tenant))
     )
     typer.echo(token)
 
@@ -298,9 +296,9 @@ def tokens_revoke(
     it in a file or on standard input."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from todosync import runtime
     from todosync.auth import service as auth_service
     from todosync.auth import tokens
-    from todosync.db.session import run_in_transaction
 
     if (name is None) == (token_file is None):
         fail("give a token's ID or PREFIX, or --token-file (not both)", code=EXIT_USAGE)
@@ -319,7 +317,7 @@ def tokens_revoke(
             return await auth_service.revoke_token(session, token=secret)
         return await auth_service.revoke_token_named(session, name=name or "")
 
-    outcome = asyncio.run(run_in_transaction(settings.database_url, revoke))
+    outcome = asyncio.run(runtime.in_transaction(settings, revoke))
     if outcome is auth_service.Revoked.UNKNOWN:
         fail("unknown token")
     typer.echo(f"token {outcome.value}", err=True)
@@ -339,12 +337,12 @@ def tokens_list(
     """List API tokens: id, tenant, shown prefix, created, revoked (never the token)."""
     import json
 
+    from todosync import runtime
     from todosync.auth import service as auth_service
-    from todosync.db.session import run_in_transaction
 
     settings = load_settings()
     _require_current_schema(settings)
-    found = asyncio.run(run_in_transaction(settings.database_url, auth_service.list_tokens))
+    found = asyncio.run(runtime.in_transaction(settings, auth_service.list_tokens))
     if as_json:
         typer.echo(json.dumps({"data": [t.as_json() for t in found]}, ensure_ascii=False))
         return

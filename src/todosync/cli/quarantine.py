@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.db.session import run_in_transaction
+from todosync import runtime
+from todosync.config import Settings
 from todosync.store import models
 from todosync.sync import service
 from todosync.sync.schemas import QuarantineOut
@@ -17,7 +18,7 @@ __all__ = ["describe", "list_all", "replay"]
 _PAGE = 200
 
 
-async def list_all(database_url: str, *, tenant_id: int = models.DEFAULT_TENANT_ID) -> list[Any]:
+async def list_all(settings: Settings, *, tenant_id: int = models.DEFAULT_TENANT_ID) -> list[Any]:
     """Every quarantined entity of the tenant, oldest first, as the API shows them (JSON-ready)."""
 
     async def work(session: AsyncSession) -> list[Any]:
@@ -32,11 +33,11 @@ async def list_all(database_url: str, *, tenant_id: int = models.DEFAULT_TENANT_
                 return found
             after = page.last_id
 
-    return await run_in_transaction(database_url, work)
+    return await runtime.in_transaction(settings, work)
 
 
 async def replay(
-    database_url: str, *, quarantine_id: int | None, tenant_id: int = models.DEFAULT_TENANT_ID
+    settings: Settings, *, quarantine_id: int | None, tenant_id: int = models.DEFAULT_TENANT_ID
 ) -> int:
     """Releases one quarantined entity (NotFoundError if unknown), or all of them when
     `quarantine_id` is None, for the next run; returns how many."""
@@ -47,7 +48,7 @@ async def replay(
         await service.replay_quarantined(session, quarantine_id, tenant_id=tenant_id)
         return 1
 
-    return await run_in_transaction(database_url, work)
+    return await runtime.in_transaction(settings, work)
 
 
 def describe(entry: dict[str, Any]) -> str:
