@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -53,6 +54,14 @@ def test_create_for_a_new_tenant(
         assert names.scalar_one() == "acme"
 
 
+def _revoke_from_stdin(
+    token: str, *, database_url: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """`tokens revoke --token-file -` with `token` on standard input."""
+    args = ("tokens", "revoke", "--token-file", "-")
+    return run_cli(*args, database_url=database_url, cwd=cwd, stdin=token)
+
+
 async def test_revoke_by_file_or_stdin(
     database_url: str, engine: AsyncEngine, blocking_engine: sa.Engine, tmp_path: Path
 ) -> None:
@@ -66,26 +75,10 @@ async def test_revoke_by_file_or_stdin(
     assert by_file.returncode == 0, by_file.stderr
     assert by_file.stdout == ""
     assert _tenant_of(blocking_engine, first) == (DEFAULT_TENANT_ID, True)
-    by_stdin = run_cli(
-        "tokens",
-        "revoke",
-        "--token-file",
-        "-",
-        database_url=database_url,
-        cwd=tmp_path,
-        stdin=second,
-    )
+    by_stdin = _revoke_from_stdin(second, database_url=database_url, cwd=tmp_path)
     assert by_stdin.returncode == 0, by_stdin.stderr
     assert _tenant_of(blocking_engine, second) == (DEFAULT_TENANT_ID, True)
-    unknown = run_cli(
-        "tokens",
-        "revoke",
-        "--token-file",
-        "-",
-        database_url=database_url,
-        cwd=tmp_path,
-        stdin="tds_unknown",
-    )
+    unknown = _revoke_from_stdin("tds_unknown", database_url=database_url, cwd=tmp_path)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "todosync: error: unknown token"
 
