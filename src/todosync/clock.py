@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["ensure_utc", "utc_now"]
+__all__ = ["Clock", "ensure_utc", "utc_now"]
+
+# What takes a clock takes one of these: `utc_now` in production, a fixed or stepped one in tests.
+Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:

@@ -8,7 +8,7 @@ allowed), the conflict inbox and the quarantine. Routes call the same services a
 Signing in takes an API token once; a signed, HttpOnly, SameSite session cookie keeps the
 tenant (see `session`), every state-changing request carries the session's CSRF token, and
 each request sees only its tenant's data. Pages update live from the app's event bus through
-`/dashboard/events`, or by polling when the app has none.
+`/dashboard/events`, and reload their live part every 15 s in case an event was missed.
 """
 
 from __future__ import annotations

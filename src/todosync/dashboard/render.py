@@ -43,13 +43,6 @@ _HEADERS = {
 }
 
 
-def live_mode(request: Request) -> str:
-    """ "events": the page listens to `/dashboard/events` (the app always has an event bus);
-    the templates also know "poll" (reload the live part every few seconds)."""
-    del request
-    return "events"
-
-
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -102,7 +95,6 @@ class Renderer:
             "csrf_token": session.csrf,
             "htmx_headers": json.dumps({CSRF_HEADER: session.csrf}),
             "flash": session.flash,
-            "live_mode": live_mode(request),
             "now": utc_now(),
             "static_version": self.static_version,
             **(context or {}),

@@ -37,7 +37,6 @@ from todosync.external.client import ExternalClient
 from todosync.jobs import carry, queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
-from todosync.store.models import Connection
 from todosync.sync.books import queries, run_status
 from todosync.sync.books.models import SyncRun
 from todosync.sync.books.run_status import RunStatus
@@ -132,14 +131,7 @@ class SyncJobs:
 
     async def _load(self, run_id: int) -> tuple[SyncRun, int] | None:
         async with self.sessionmaker() as session:
-            row = (
-                await session.execute(
-                    sqlalchemy.select(SyncRun, Connection.tenant_id)
-                    .join(Connection, Connection.id == SyncRun.connection_id)
-                    .where(SyncRun.id == run_id)
-                )
-            ).first()
-        return None if row is None else (row[0], row[1])
+            return await queries.run_with_tenant(session, run_id=run_id)
 
     async def _reap(self, connection_id: int) -> list[int]:
         async with self.sessionmaker.begin() as session:

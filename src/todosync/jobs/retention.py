@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from todosync.sync.books import run_status
-from todosync.sync.books.models import SyncConflict, SyncLog, SyncRun
-from todosync.sync.books.run_status import RunStatus
+from todosync.sync.books import runs
 
 __all__ = ["purge_runs"]
 
@@ -30,34 +27,9 @@ async def purge_runs(
     purged = 0
     while True:
         async with sessionmaker.begin() as session:
-            ids = await _old_run_ids(session, older_than=older_than)
+            ids = await runs.old_run_ids(session, older_than=older_than, limit=_BATCH)
             if ids:
-                await _delete_runs(session, ids)
+                await runs.delete_runs(session, ids)
         purged += len(ids)
         if len(ids) < _BATCH:
             return purged
-
-
-async def _old_run_ids(session: AsyncSession, *, older_than: datetime) -> list[int]:
-    newest = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.finished_at.is_not(None))
-    newest_ok = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.status == RunStatus.OK)
-    keep = sa.union(
-        newest.group_by(SyncRun.connection_id), newest_ok.group_by(SyncRun.connection_id)
-    )
-    statement = (
-        sa.select(SyncRun.id)
-        .where(SyncRun.finished_at < older_than, SyncRun.status.not_in(run_status.UNFINISHED))
-        .where(SyncRun.id.not_in(keep))
-        .order_by(SyncRun.id)
-        .limit(_BATCH)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-async def _delete_runs(session: AsyncSession, ids: list[int]) -> None:
-    # Explicit rather than trusting ON DELETE: it does not depend on SQLite's foreign_keys pragma.
-    await session.execute(sa.delete(SyncLog).where(SyncLog.run_id.in_(ids)))
-    await session.execute(
-        sa.update(SyncConflict).where(SyncConflict.run_id.in_(ids)).values(run_id=None)
-    )
-    await session.execute(sa.delete(SyncRun).where(SyncRun.id.in_(ids)))

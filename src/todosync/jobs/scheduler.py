@@ -29,11 +29,11 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from todosync.clock import utc_now
+from todosync.clock import Clock, utc_now
 from todosync.config import IntervalMode, Settings
 from todosync.jobs import adaptive, retention, schedules
 from todosync.sync import service
-from todosync.sync.books import runs
+from todosync.sync.books import runs, totals
 from todosync.sync.books.models import SyncSchedule
 
 __all__ = ["Enqueue", "Scheduler", "queue_scheduled_run"]
@@ -73,7 +73,7 @@ class Scheduler:
         settings: Settings,
         enqueue: Enqueue = queue_scheduled_run,
         on_queued: Callable[[], None] | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         rng: random.Random | None = None,
         poll_s: float = 5.0,
         housekeeping_s: float = 60.0,
@@ -199,9 +199,9 @@ class Scheduler:
             return s.sync_interval_seconds
         high = max(s.sync_interval_min_seconds, s.sync_interval_max_seconds)
         since = now - timedelta(seconds=high * _LOOKBACK_WINDOWS)
-        seen = await schedules.recent_changes(session, connection_id=connection_id, since=since)
+        seen = await totals.recent_changes(session, connection_id=connection_id, since=since)
         return adaptive.next_interval(
-            seen,
+            [adaptive.Observation(at=at, changes=changes) for at, changes in seen],
             now=now,
             base_s=s.sync_interval_seconds,
             min_s=s.sync_interval_min_seconds,

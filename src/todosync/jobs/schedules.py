@@ -1,4 +1,4 @@
-"""Queries of the periodic scheduler: its `SyncSchedule` rows and what recent runs changed.
+"""Queries of the periodic scheduler: its `SyncSchedule` rows.
 
 Callers own the transaction; functions flush but never commit.
 """
@@ -12,10 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.jobs.adaptive import Observation
 from todosync.store.models import Connection
-from todosync.sync.books import run_status
-from todosync.sync.books.models import SyncRun, SyncSchedule
+from todosync.sync.books.models import SyncSchedule
 
 __all__ = [
     "claim",
@@ -23,7 +21,6 @@ __all__ = [
     "list_schedules",
     "primary_connections",
     "put",
-    "recent_changes",
 ]
 
 
@@ -89,30 +86,6 @@ async def claim(
 async def clear(session: AsyncSession) -> None:
     """Forgets every periodic run (the scheduler is off)."""
     await session.execute(sa.delete(SyncSchedule))
-
-
-async def recent_changes(
-    session: AsyncSession, *, connection_id: int, since: datetime
-) -> list[Observation]:
-    """Finished real runs since `since`, with the entities each changed on either side."""
-    statement = (
-        sa.select(SyncRun.finished_at, SyncRun.counts)
-        .where(SyncRun.connection_id == connection_id, SyncRun.status.in_(run_status.FINISHED))
-        .where(SyncRun.dry_run.is_(False), SyncRun.finished_at >= since)
-        .order_by(SyncRun.id)
-    )
-    return [
-        Observation(at=finished_at, changes=_changes(counts))
-        for finished_at, counts in await session.execute(statement)
-    ]
-
-
-def _changes(counts: dict[str, Any] | None) -> int:
-    total = 0
-    for side in ("local", "remote"):
-        per_side = (counts or {}).get(side) or {}
-        total += sum(int(per_side.get(key, 0)) for key in ("created", "updated", "deleted"))
-    return total
 
 
 def _rowcount(result: Any) -> int:

@@ -22,16 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import prometheus_client
-import sqlalchemy as sa
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
-from todosync.store.models import Connection
-from todosync.sync.books import queries, run_status
-from todosync.sync.books.models import SyncRun
-from todosync.sync.books.run_status import RunStatus
+from todosync.sync.books import queries, run_status, totals
 
 __all__ = ["CONTENT_TYPE", "Metrics", "Snapshot", "read_snapshot"]
 
@@ -58,16 +54,16 @@ class Snapshot:
 async def read_snapshot(session: AsyncSession, *, now: datetime | None = None) -> Snapshot:
     """Reads the shared state through the sync status queries, connection by connection."""
     now = now or utc_now()
-    snapshot = Snapshot(runs=await _run_totals(session), entities=await _entity_totals(session))
+    snapshot = Snapshot(
+        runs=await totals.run_totals(session), entities=await totals.entity_totals(session)
+    )
     lag, pending, conflicts, quarantined = 0.0, 0, 0, 0
-    connections = await session.execute(sa.select(Connection.id, Connection.tenant_id))
-    for connection_id, tenant_id in connections.all():
+    for connection_id, tenant_id in await queries.every_connection(session):
         scope = {"connection_id": connection_id}
-        last = await _last_run(session, connection_id)
+        last = await totals.last_run(session, connection_id=connection_id)
         if last is not None:
-            status, since = last
-            snapshot.last_status[status] = snapshot.last_status.get(status, 0) + 1
-            lag = max(lag, (now - since).total_seconds())
+            snapshot.last_status[last.status] = snapshot.last_status.get(last.status, 0) + 1
+            lag = max(lag, (now - last.agreed_since).total_seconds())
         pending += await queries.count_pending_changes(session, tenant_id=tenant_id, **scope)
         conflicts += await queries.count_open_conflicts(session, **scope)
         quarantined += await queries.count_quarantined(session, **scope)
@@ -80,54 +76,6 @@ async def read_snapshot(session: AsyncSession, *, now: datetime | None = None) -
         conflicts_open=conflicts,
         quarantined=quarantined,
     )
-
-
-def _finished() -> tuple[sa.ColumnElement[bool], ...]:
-    # dry runs change nothing: they are plans, not syncs
-    return (SyncRun.finished_at.is_not(None), SyncRun.dry_run.is_(False))
-
-
-async def _run_totals(session: AsyncSession) -> dict[tuple[str, str], int]:
-    statement = (
-        sa.select(SyncRun.status, SyncRun.trigger, sa.func.count())
-        .where(*_finished())
-        .group_by(SyncRun.status, SyncRun.trigger)
-    )
-    return {(s, t): int(n) for s, t, n in (await session.execute(statement)).all()}
-
-
-async def _entity_totals(session: AsyncSession) -> dict[tuple[str, str], int]:
-    """Sums the runs' `counts` documents in the database (JSON paths work on both dialects)."""
-    paths: list[tuple[tuple[str, ...], str, str]] = [
-        ((side, action), side, action) for side in ("local", "remote") for action in _SIDE_ACTIONS
-    ]
-    paths += [((action,), "any", action) for action in _OTHER_ACTIONS]
-    columns = [
-        sa.func.coalesce(sa.func.sum(SyncRun.counts[path].as_integer()), 0) for path, _, _ in paths
-    ]
-    row = (await session.execute(sa.select(*columns).where(*_finished()))).one()
-    return {(action, side): int(total) for (_, side, action), total in zip(paths, row, strict=True)}
-
-
-async def _last_run(session: AsyncSession, connection_id: int) -> tuple[str, datetime] | None:
-    """The status of the connection's last finished sync (dry runs are plans, not syncs), and
-    when both sides last agreed: its last `ok` run, else its first run (never agreed)."""
-    finished = (SyncRun.connection_id == connection_id, *_finished())
-    last = await session.execute(
-        sa.select(SyncRun.status)
-        .where(*finished)
-        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
-        .limit(1)
-    )
-    status = last.scalar_one_or_none()
-    if status is None:
-        return None
-    agreed = sa.select(sa.func.max(SyncRun.finished_at)).where(
-        *finished, SyncRun.status == RunStatus.OK
-    )
-    first = sa.select(sa.func.min(SyncRun.created_at)).where(*finished)
-    since = (await session.execute(agreed)).scalar_one_or_none()
-    return status, since or (await session.execute(first)).scalar_one()
 
 
 class _Monotonic:

@@ -12,14 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from todosync.clock import utc_now
+from todosync.clock import Clock, utc_now
 from todosync.config import Settings
 from todosync.db import engine as db_engine
 from todosync.errors import NotFoundError, TodosyncError
@@ -30,7 +29,6 @@ from todosync.logging import best_effort
 from todosync.store import bulk
 from todosync.sync.apply.executor import Executor, Progress
 from todosync.sync.books import lease, ledger, quarantine, runs
-from todosync.sync.books.models import SyncState
 from todosync.sync.books.report import RunReport, Tally, entity_name
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.core import actions as act
@@ -125,7 +123,7 @@ class SyncEngine:
         sessionmaker: async_sessionmaker[AsyncSession],
         client: ExternalClient,
         options: EngineOptions,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         connection_id: int = 1,
         tenant_id: int = 1,
         progress: Progress | None = None,
@@ -203,7 +201,7 @@ class SyncEngine:
     async def _carry_out(
         self, request: RunRequest, holder: lease.Holder, run_id: int, started: float
     ) -> RunReport:
-        tally = Tally(self.connection_id, run_id)
+        tally = Tally(self.connection_id, run_id, self.clock)
         calls_before = self.client.request_count
         self._lease_lost = False
         beat = asyncio.create_task(self._heartbeat(run_id, holder, request.dry_run))
@@ -536,13 +534,12 @@ class SyncEngine:
 
     async def _purge_tombstones(self) -> None:
         older_than = self.clock() - timedelta(seconds=self.options.tombstone_retention_s)
-
-        def mapped(kind: str) -> sa.Select[tuple[int]]:
-            return sa.select(SyncState.local_id).where(SyncState.kind == kind)  # type: ignore[return-value]
-
         async with self.sessionmaker.begin() as session:
             await bulk.purge_tombstones(
-                session, tenant_id=self.tenant_id, older_than=older_than, keep_ids=mapped
+                session,
+                tenant_id=self.tenant_id,
+                older_than=older_than,
+                keep_ids=ledger.mapped_local_ids,
             )
 
     async def _finish(self, report: RunReport, tally: Tally) -> None:

@@ -2,8 +2,7 @@
 
 Browsers' `EventSource` cannot send a bearer token, so the dashboard streams the same bus as
 `GET /api/events` (`todosync.observe.events`) behind its session cookie. The page only needs to know
-that something changed: it then reloads its live part, which reads the services afresh. An
-app without a bus (or before it has one) answers 404, and the page polls instead.
+that something changed: it then reloads its live part, which reads the services afresh.
 """
 
 from __future__ import annotations

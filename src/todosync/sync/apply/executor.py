@@ -45,7 +45,10 @@ class Executor:
         self.skipped = 0
         self.tally = tally
         self.writer = LocalWriter(
-            connection_id=connection_id, tenant_id=tenant_id, run_id=tally.run_id
+            connection_id=connection_id,
+            tenant_id=tenant_id,
+            run_id=tally.run_id,
+            clock=tally.clock,
         )
         self.remote = RemoteApplier(
             sessionmaker=sessionmaker,

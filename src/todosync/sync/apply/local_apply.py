@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.clock import utc_now
+from todosync.clock import Clock
 from todosync.store import bulk
 from todosync.sync.books import ledger, runs
 from todosync.sync.books.report import Tally
@@ -31,8 +31,9 @@ def is_local(action: act.Action) -> bool:
 class LocalWriter:
     """Applies local-side actions and the local half of remote ones for one run."""
 
-    def __init__(self, *, connection_id: int, tenant_id: int, run_id: int) -> None:
+    def __init__(self, *, connection_id: int, tenant_id: int, run_id: int, clock: Clock) -> None:
         self.connection_id = connection_id
+        self.clock = clock
         self.tenant_id = tenant_id
         self.run_id = run_id
 
@@ -120,6 +121,7 @@ class LocalWriter:
             fields={"name": new.name},
             local_version=1,
             remote_updated_at=action.remote.updated_at,
+            synced_at=self.clock(),
             # created here with all its items: both sides agree on the whole list
             items_digest=settle.digest_of(action.remote),
         )
@@ -137,6 +139,7 @@ class LocalWriter:
                 fields={"description": item.description, "completed": item.completed},
                 local_version=1,
                 remote_updated_at=remote_item.updated_at,
+                synced_at=self.clock(),
             )
             for item, remote_item in zip(new.items, action.remote.items, strict=True)
         ]
@@ -167,6 +170,7 @@ class LocalWriter:
                     fields={"description": new.description, "completed": new.completed},
                     local_version=1,
                     remote_updated_at=action.remote.updated_at,
+                    synced_at=self.clock(),
                 )
             )
             tally.count("local", "create")
@@ -192,6 +196,7 @@ class LocalWriter:
             fields=action.merged,
             local_version=version,
             remote_updated_at=action.remote_updated_at,
+            synced_at=self.clock(),
         )
         await runs.add_conflicts(session, [self._conflict(action, c) for c in action.conflicts])
         tally.counts["conflicts"] += len(action.conflicts)
@@ -252,7 +257,7 @@ class LocalWriter:
             "winner": conflict.winner,
             "skew_s": conflict.skew_s,
             "status": "open",
-            "created_at": utc_now(),
+            "created_at": self.clock(),
         }
 
     async def finish_adopt(self, session: AsyncSession, action: act.Adopt, tally: Tally) -> None:
@@ -275,6 +280,7 @@ class LocalWriter:
                     fields=action.agreed,
                     local_version=version,
                     remote_updated_at=action.remote_updated_at,
+                    synced_at=self.clock(),
                 )
             ],
         )

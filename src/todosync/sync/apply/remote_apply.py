@@ -254,6 +254,7 @@ class RemoteApplier:
                 fields=list_fields,
                 local_version=row.version if sent else UNAGREED,
                 remote_updated_at=created.updated_at,
+                synced_at=self.writer.clock(),
                 intent=INTENT_DELETE_OLD,
                 intent_data={"old_external_id": action.old_external_id},
             )
@@ -279,6 +280,7 @@ class RemoteApplier:
                 fields=list_fields,
                 local_version=row.version if sent else UNAGREED,
                 remote_updated_at=created.updated_at,
+                synced_at=self.writer.clock(),
                 items_digest=_sent_digest(row, pairs, created) if sent else None,
             )
         ]
@@ -307,6 +309,7 @@ class RemoteApplier:
             fields={"description": source.description, "completed": source.completed},
             local_version=item.version if sent else UNAGREED,
             remote_updated_at=remote.updated_at,
+            synced_at=self.writer.clock(),
         )
 
 

@@ -14,7 +14,6 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.clock import utc_now
 from todosync.store.models import Connection, TodoItem, TodoList
 from todosync.sync.books.models import SyncState
 from todosync.sync.core.fields import Fields, Kind, content_hash, encode_snapshot
@@ -28,6 +27,7 @@ __all__ = [
     "insert_rows",
     "live_local_rows",
     "load_rows",
+    "mapped_local_ids",
     "new_row",
     "pull_digest",
     "refresh_statistics",
@@ -280,6 +280,7 @@ def new_row(
     parent_local_id: int | None = None,
     remote_updated_at: datetime | None = None,
     items_digest: str | None = None,
+    synced_at: datetime,
 ) -> dict[str, Any]:
     """The values of one ledger row, for `insert_rows`."""
     return {
@@ -294,7 +295,7 @@ def new_row(
         "content_hash": content_hash(kind, fields),
         "local_version": local_version,
         "remote_updated_at": remote_updated_at,
-        "synced_at": utc_now(),
+        "synced_at": synced_at,
         "intent": None,
         # no `intent_data`: left out, it is SQL NULL (a None here would be JSON `null`,
         # encoded once per row)
@@ -322,6 +323,7 @@ async def update_row(
     fields: Fields,
     local_version: int,
     remote_updated_at: datetime | None,
+    synced_at: datetime,
 ) -> None:
     """Records new agreed content for one entity."""
     await session.execute(
@@ -332,7 +334,7 @@ async def update_row(
             content_hash=content_hash(kind, fields),
             local_version=local_version,
             remote_updated_at=remote_updated_at,
-            synced_at=utc_now(),
+            synced_at=synced_at,
         )
     )
 
@@ -378,6 +380,7 @@ async def remap_list(
     fields: Fields,
     local_version: int,
     remote_updated_at: datetime | None,
+    synced_at: datetime,
     intent: str | None,
     intent_data: dict[str, Any] | None,
 ) -> None:
@@ -391,12 +394,17 @@ async def remap_list(
             content_hash=content_hash("list", fields),
             local_version=local_version,
             remote_updated_at=remote_updated_at,
-            synced_at=utc_now(),
+            synced_at=synced_at,
             intent=intent,
             intent_data=intent_data,
             items_digest=None,  # its items are about to be remapped
         )
     )
+
+
+def mapped_local_ids(kind: Kind) -> sa.Select[tuple[int]]:
+    """The local ids of `kind` that any connection's ledger refers to (a subquery)."""
+    return sa.select(_STATE.c.local_id).where(_STATE.c.kind == kind)
 
 
 async def refresh_statistics(session: AsyncSession) -> None:

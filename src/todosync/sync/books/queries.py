@@ -35,6 +35,7 @@ __all__ = [
     "count_quarantined",
     "delete_quarantine",
     "due_runs",
+    "every_connection",
     "fail_run",
     "find_queued",
     "get_conflict",
@@ -51,9 +52,16 @@ __all__ = [
     "page_quarantine",
     "page_runs",
     "run_log",
+    "run_with_tenant",
 ]
 
 QUEUED = RunStatus.QUEUED
+
+
+async def every_connection(session: AsyncSession) -> list[tuple[int, int]]:
+    """(connection id, tenant id) of every connection."""
+    rows = await session.execute(sa.select(Connection.id, Connection.tenant_id))
+    return [(connection_id, tenant_id) for connection_id, tenant_id in rows]
 
 
 async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
@@ -124,11 +132,22 @@ async def find_queued(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+def _with_tenant() -> sa.Select[SyncRun, int]:
+    return sa.select(SyncRun, Connection.tenant_id).join(
+        Connection, Connection.id == SyncRun.connection_id
+    )
+
+
+async def run_with_tenant(session: AsyncSession, *, run_id: int) -> tuple[SyncRun, int] | None:
+    """A run of any connection, with its connection's tenant."""
+    row = (await session.execute(_with_tenant().where(SyncRun.id == run_id))).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def due_runs(session: AsyncSession, *, now: datetime) -> list[tuple[SyncRun, int]]:
     """Queued runs whose time has come, oldest first, each with its connection's tenant."""
     statement = (
-        sa.select(SyncRun, Connection.tenant_id)
-        .join(Connection, Connection.id == SyncRun.connection_id)
+        _with_tenant()
         .where(SyncRun.status == QUEUED)
         .where(sa.or_(SyncRun.run_after.is_(None), SyncRun.run_after <= now))
         .order_by(SyncRun.run_after, SyncRun.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from todosync.clock import utc_now
+from todosync.clock import Clock
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.core import actions as act
 
@@ -32,6 +32,7 @@ class Tally:
 
     connection_id: int
     run_id: int
+    clock: Clock
     counts: dict[str, Any] = field(default_factory=empty_counts)
     errors: list[dict[str, Any]] = field(default_factory=list)
     pending_log: list[dict[str, Any]] = field(default_factory=list)
@@ -73,7 +74,7 @@ class Tally:
             {
                 "connection_id": self.connection_id,
                 "run_id": self.run_id,
-                "at": utc_now(),
+                "at": self.clock(),
                 "kind": kind,
                 "local_id": local_id,
                 "external_id": external_id,
@@ -113,7 +114,7 @@ class Tally:
 
     def staged(self) -> Tally:
         """An empty tally for one batch, merged in only if the batch commits."""
-        return Tally(self.connection_id, self.run_id)
+        return Tally(self.connection_id, self.run_id, self.clock)
 
     def take_log(self) -> list[dict[str, Any]]:
         entries, self.pending_log = self.pending_log, []

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
-from todosync.sync.books import lease
+from todosync.sync.books import lease, run_status
 from todosync.sync.books.models import SyncConflict, SyncLease, SyncLog, SyncRun
 from todosync.sync.books.run_status import RunStatus
 
@@ -18,8 +18,10 @@ __all__ = [
     "add_conflicts",
     "add_log_entries",
     "create_run",
+    "delete_runs",
     "finish_run",
     "mark_running",
+    "old_run_ids",
     "reap_abandoned",
     "touch_run",
 ]
@@ -148,3 +150,31 @@ async def reap_abandoned(
             .values(status=RunStatus.FAILED, reason=ABANDONED, finished_at=now)
         )
     return abandoned
+
+
+async def old_run_ids(session: AsyncSession, *, older_than: datetime, limit: int) -> list[int]:
+    """Up to `limit` finished runs that finished before `older_than`, oldest first, except each
+    connection's newest finished run and newest `ok` run (the status shows them)."""
+    newest = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.finished_at.is_not(None))
+    newest_ok = sa.select(sa.func.max(SyncRun.id)).where(SyncRun.status == RunStatus.OK)
+    keep = sa.union(
+        newest.group_by(SyncRun.connection_id), newest_ok.group_by(SyncRun.connection_id)
+    )
+    statement = (
+        sa.select(SyncRun.id)
+        .where(SyncRun.finished_at < older_than, SyncRun.status.not_in(run_status.UNFINISHED))
+        .where(SyncRun.id.not_in(keep))
+        .order_by(SyncRun.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def delete_runs(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Deletes runs with their log entries; their conflicts stay, no longer tied to a run."""
+    # Explicit rather than trusting ON DELETE: it does not depend on SQLite's foreign_keys pragma.
+    await session.execute(sa.delete(SyncLog).where(SyncLog.run_id.in_(ids)))
+    await session.execute(
+        sa.update(SyncConflict).where(SyncConflict.run_id.in_(ids)).values(run_id=None)
+    )
+    await session.execute(sa.delete(SyncRun).where(SyncRun.id.in_(ids)))
