@@ -32,8 +32,8 @@ from todosync.sync.books import lease, ledger, quarantine, runs
 from todosync.sync.books.report import RunReport, Tally, entity_name
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.core import actions as act
+from todosync.sync.core import admit, settle
 from todosync.sync.core import plan as planner
-from todosync.sync.core import settle
 from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 if TYPE_CHECKING:
@@ -288,6 +288,7 @@ class SyncEngine:
         reads = await reading
         if isinstance(pull, _Outcome):
             return pull
+        pull = admit.admit_pull(pull)
         skew = pull.clock_skew_s
         if abs(skew) > _SKEW_WARNING_S:
             log.warning("external API clock is off by %.1f s", skew)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import InvalidEntity, RemoteList
 from todosync.sync.books import ledger
+from todosync.sync.core import admit
 from todosync.sync.core.fields import Fields
 from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
@@ -82,7 +83,7 @@ async def verify(
     tenant_id: int,
     connection_id: int,
 ) -> list[Drift]:
-    pull = await client.pull()
+    pull = admit.admit_pull(await client.pull())
     async with sessionmaker() as session:
         rows = await ledger.load_rows(session, connection_id=connection_id)
         local = await ledger.live_local_rows(session, tenant_id=tenant_id)
