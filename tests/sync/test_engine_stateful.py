@@ -163,9 +163,15 @@ class Model:
         )
 
     def expects_hold(self) -> bool:
-        """Whether a run would find the remote side empty while the ledger maps entities."""
+        """Whether a run would find the remote side empty while the ledger maps entities, and
+        hold back the local delete of a mapped list not edited here (edited ones come back)."""
         mapped = any(lst.base is not None for lst in self.lists)
-        return mapped and not self.live_lists("remote")
+        if not mapped or self.live_lists("remote"):
+            return False
+        return any(
+            lst.base is not None and lst.local is not None and not _edited(lst, "local")
+            for lst in self.lists
+        )
 
     def sync(self, *, held: bool) -> Outcome:
         """Applies one run; `held` keeps every deletion that the run would have made."""

@@ -41,6 +41,23 @@ async def test_an_empty_pull_is_held_and_deletes_nothing(
     assert await local.snapshot() == []
 
 
+async def test_an_empty_pull_holds_only_what_it_holds_back(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """An empty pull whose mapped lists were all edited here deletes nothing, so it is not
+    held: edits beat deletes and the lists go back out; the run is ok."""
+    await local.create_list("Groceries", ["Milk", "Eggs"])
+    assert (await run_sync()).status == "ok"
+    fake_external.load_state([])
+    await local.rename_list((await local.list_ids())["Groceries"], "Food")
+
+    report = await run_sync()
+
+    assert (report.status, report.reason) == ("ok", None)
+    assert remote_snapshot(fake_external.state()) == await local.snapshot()
+    assert [todo["name"] for todo in fake_external.state()] == ["Food"]
+
+
 async def test_a_truncated_pull_is_held_and_deletes_nothing(
     fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
 ) -> None:

@@ -292,7 +292,7 @@ class SyncEngine:
         skew = pull.clock_skew_s
         if abs(skew) > _SKEW_WARNING_S:
             log.warning("external API clock is off by %.1f s", skew)
-        self._note_invalid(pull, tally)
+        self._note_invalid(pull, reads.book, tally)
         data, book = await self._load(pull, reads, request.list_id)
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
@@ -364,7 +364,8 @@ class SyncEngine:
             outcome.status = RunStatus.DEGRADED
         elif held:
             outcome.status = RunStatus.HELD
-        elif tally.counts["failed"] or tally.counts["quarantined"] or tally.waiting:
+        elif tally.counts["failed"] or tally.shortfalls:
+            # entities quarantined before the run started are counted, not alarmed on again
             outcome.status = RunStatus.PARTIAL
         return outcome
 
@@ -392,9 +393,14 @@ class SyncEngine:
             async with self.sessionmaker.begin() as session:
                 await book.save(session, now=now)
 
-    def _note_invalid(self, pull: PullResult, tally: Tally) -> None:
+    def _note_invalid(self, pull: PullResult, book: quarantine.Book, tally: Tally) -> None:
+        """Counts the invalid remote entities; those new to the quarantine are the run's
+        shortfall, listed in its errors (the others are listed by the quarantine)."""
         for entity in pull.invalid:
             tally.counts["quarantined"] += 1
+            if book.knows_invalid(entity):
+                continue
+            tally.shortfalls += 1
             name = f"{entity.kind}:external:{entity.external_id or '?'}"
             tally.errors.append({"entity": name, "reason": entity.reason})
 
@@ -563,15 +569,15 @@ def _note_waiting(waiting: list[quarantine.Waiting], tally: Tally) -> None:
     """Counts and reports the actions skipped for their entity's back-off or dead letter."""
     for wait in waiting:
         action = wait.action
-        tally.waiting += 1
-        if wait.dead:
+        if wait.dead:  # quarantined before the run: counted, and listed by the quarantine
             tally.counts["quarantined"] += 1
             reason = f"dead-lettered after {wait.attempts} attempts: {wait.reason}"
-        else:
+        else:  # still being retried: a shortfall of this run
+            tally.shortfalls += 1
             tally.counts["skipped"] += 1
             until = wait.next_retry_at.isoformat() if wait.next_retry_at else "later"
             reason = f"backing off until {until} after {wait.attempts} failures: {wait.reason}"
-        tally.errors.append({"entity": entity_name(action), "reason": reason})
+            tally.errors.append({"entity": entity_name(action), "reason": reason})
         tally.log(
             kind=action.kind,
             action=action.verb,

@@ -159,6 +159,11 @@ class Book:
 
     # -- invalid remote data -----------------------------------------------------------------
 
+    def knows_invalid(self, entity: InvalidEntity) -> bool:
+        """Whether the entity was quarantined as invalid before this run noted its pull."""
+        row = self.rows.get(_invalid_key(entity))
+        return row is not None and row.cause == INVALID
+
     def note_invalid(
         self,
         invalid: Sequence[InvalidEntity],

@@ -39,8 +39,9 @@ class Tally:
     unreachable: bool = False
     # failed actions, for the quarantine's back-off (`quarantine.Book.settle`)
     failures: list[tuple[act.Action, str, bool]] = field(default_factory=list)
-    # actions skipped because their entity backs off or is dead-lettered
-    waiting: int = 0
+    # entities the run could not carry that were not in the quarantine before it started
+    # (new invalid remote data, entities backing off): they make the run `partial`
+    shortfalls: int = 0
 
     def count(self, side: str, verb: str, n: int = 1) -> None:
         key = _VERB_COUNT.get(verb)

@@ -92,7 +92,11 @@ def _is_destructive(action: act.Action) -> bool:
 
 
 def _mass_delete_reason(data: PlanInput, options: PlanOptions, plan: Plan) -> str | None:
-    """Why the plan must be held rather than applied, or None."""
+    """Why the plan must be held rather than applied, or None: a plan with nothing
+    destructive in it holds nothing back (an empty pull whose lists were all edited here, so
+    pushed back, is no reason to hold)."""
+    if not plan.destructive:
+        return None
     mapped = len(data.ledger) + data.settled_items
     pulled = len(data.remote_lists) if data.pulled_lists is None else data.pulled_lists
     if mapped and not pulled and not data.invalid:
