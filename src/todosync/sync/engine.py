@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -297,7 +298,8 @@ class SyncEngine:
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
         )
-        plan = planner.build(data, self.options.plan)
+        options = dataclasses.replace(self.options.plan, drop_unreadable=request.allow_mass_delete)
+        plan = planner.build(data, options)
         actions, waiting = book.split(plan.actions, now=self.clock())
         _note_waiting(waiting, tally)
         outcome = _Outcome(RunStatus.OK, skew_s=skew)

@@ -62,6 +62,9 @@ class LocalWriter:
             tally.log(kind=action.kind, action="forget", side="ledger", local_id=action.local_id)
         elif isinstance(action, act.Hold):
             tally.counts["skipped"] += 1
+            if action.shortfall:
+                tally.shortfalls += 1
+                tally.errors.append({"entity": f"list:{action.local_id}", "reason": action.reason})
             tally.log(
                 kind=action.kind,
                 action="hold",

@@ -112,6 +112,7 @@ class Tally:
         for key in ("conflicts", "skipped", "quarantined", "failed"):
             self.counts[key] += other.counts[key]
         self.errors.extend(other.errors)
+        self.shortfalls += other.shortfalls
 
     def staged(self) -> Tally:
         """An empty tally for one batch, merged in only if the batch commits."""

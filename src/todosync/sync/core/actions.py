@@ -181,13 +181,16 @@ class Forget:
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """A change that cannot be sent now (e.g. `hold` strategy for a new item); reported."""
+    """A change that cannot be sent now (e.g. `hold` strategy for a new item); reported.
+    `shortfall`: held because sending it would destroy remote data this service could not
+    read; the run counts it as falling short (`partial`) and lists the reason."""
 
     kind: Kind
     local_id: int
     reason: str
     side: Side = "remote"
     verb: str = "hold"
+    shortfall: bool = False
 
 
 Action = (

@@ -38,6 +38,9 @@ class PlanOptions:
     item_create: bool = False
     mass_delete_min: int = 10
     mass_delete_percent: float = 50.0
+    # the operator's release (`--allow-mass-delete`): delete or re-create a remote list even
+    # though it holds items this service could not read, which are then lost
+    drop_unreadable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,11 @@ class _Planner:
         self.invalid_items = {
             (e.list_external_id or "", e.external_id) for e in data.invalid if e.kind == "item"
         }
+        # remote list id -> its items that were pulled but could not be read (quarantined)
+        self.unreadable: dict[str, list[str]] = defaultdict(list)
+        for entity in data.invalid:
+            if entity.kind == "item" and entity.list_external_id:
+                self.unreadable[entity.list_external_id].append(entity.external_id or "?")
         self.quiet_lists: set[str] = set()
 
     def _planned(self) -> int:
@@ -337,7 +345,7 @@ class _Planner:
             self._delete_remote_list(remote, reason="duplicate")
         elif local is not None and local.kind == "list" and local.deleted:
             # created from here, then deleted here before the create was recorded
-            self._delete_remote_list(remote, reason="deleted")
+            self._delete_remote_list(remote, reason="deleted", local_id=local.id)
         elif local is not None and local.kind == "list":
             # created from here, but the answer was lost: adopt it, never create it twice
             self.claimed_uids.add(local.uid)
@@ -395,10 +403,21 @@ class _Planner:
         return (row.id, *(r.id for r in self.item_rows_by_list[row.external_id]))
 
     def _delete_remote_list(
-        self, remote: RemoteList, *, reason: str, row: LedgerRow | None = None
+        self,
+        remote: RemoteList,
+        *,
+        reason: str,
+        row: LedgerRow | None = None,
+        local_id: int | None = None,
     ) -> None:
+        local_id = row.local_id if row is not None else local_id
+        if reason == "deleted" and local_id is not None:
+            held = self._withheld(remote.id, local_id, "delete")
+            if held is not None:
+                # deleted here, but the remote copy holds items never read here: keep it
+                self.list_actions.append(held)
+                return
         ledger_ids = self._list_ledger_ids(row) if row is not None else ()
-        local_id = row.local_id if row is not None else None
         self.list_actions.append(
             act.DeleteRemote("list", remote.id, "", local_id, ledger_ids, reason=reason)
         )
@@ -548,6 +567,11 @@ class _Planner:
     def _plan_recreates(self) -> None:
         for list_local_id, item_ids in self.recreate_items.items():
             row = self.ledger_by_local[("list", list_local_id)]
+            held = self._withheld(row.external_id, list_local_id, "re-create")
+            if held is not None:
+                # a re-create deletes the old copy, and with it items never read here: wait
+                self.list_actions.append(held)
+                continue
             self.recreates.append(
                 act.RecreateRemoteList(
                     local_id=list_local_id,
@@ -558,6 +582,23 @@ class _Planner:
             )
 
     # -- shared --------------------------------------------------------------------------
+
+    def _withheld(self, external_id: str, local_id: int, step: str) -> act.Hold | None:
+        """A hold instead of a step that would delete the remote list `external_id` while it
+        holds items that could not be read here (they were never imported: deleting them
+        loses them on both sides), or None when the step may go on."""
+        unreadable = self.unreadable.get(external_id)
+        if not unreadable or self.options.drop_unreadable:
+            return None
+        shown = ", ".join(sorted(unreadable)[:5]) + (", ..." if len(unreadable) > 5 else "")
+        return act.Hold(
+            "list",
+            local_id,
+            f"{step} held: the remote list {external_id} holds {len(unreadable)} item(s) "
+            f"that could not be read here (quarantined: {shown}); fix them remotely, or "
+            "allow it with --allow-mass-delete (they are then deleted)",
+            shortfall=True,
+        )
 
     def _unmapped_local(self, local: LocalRow) -> bool:
         return (
