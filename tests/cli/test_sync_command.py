@@ -226,3 +226,25 @@ def test_verify_names_remote_entities_the_sync_could_not_read(
         "broken-list",
     )
     assert "items" in drift["reason"]
+
+
+def test_a_reset_account_is_held_then_restored_with_restore_remote(
+    database_url: str, fake_external: FakeExternal
+) -> None:
+    """A wiped external side holds the run (exit 3, the reason names both ways on);
+    `--restore-remote` pushes the local lists again (exit 0) and deletes nothing here."""
+    fake_external.create_list("Groceries", items=["Milk", "Eggs"])
+    assert _run(database_url, fake_external, "sync").returncode == 0
+    fake_external.load_state([])
+
+    held = _run(database_url, fake_external, "sync", "--json")
+    assert held.returncode == 3, held.stderr
+    assert _last_json(held.stdout)["status"] == "held"
+
+    restored = _run(database_url, fake_external, "sync", "--restore-remote", "--json")
+
+    assert restored.returncode == 0, restored.stderr
+    assert _last_json(restored.stdout)["counts"]["remote"]["created"] == 3
+    (todo,) = fake_external.state()
+    assert todo["name"] == "Groceries"
+    assert sorted(item["description"] for item in todo["items"]) == ["Eggs", "Milk"]

@@ -1,5 +1,6 @@
 """Actions in a real browser: a dry run shows its plan, a held run is run again with mass
-deletes allowed, and the main action works from the keyboard alone."""
+deletes allowed or with the external side restored, and the main action works from the
+keyboard alone."""
 
 from __future__ import annotations
 
@@ -77,6 +78,34 @@ async def test_a_held_run_runs_again_with_mass_deletes_allowed(
 
     await expect(page.locator("#run-status")).to_have_text("ok")
     assert await local.list_ids() == {}
+
+
+async def test_a_held_run_restores_the_external_side_from_here(
+    page: Page,
+    tenant: TenantToken,
+    local: LocalSide,
+    fake_external: FakeExternal,
+    api: httpx.AsyncClient,
+) -> None:
+    """The other way on from a held run (a reset external account): "Restore the external
+    side" says what it does, then creates the lists there again and deletes nothing here."""
+    for n in range(3):
+        await local.create_list(f"List {n}", [f"item {n}"])
+    await browse.synced(api)
+    fake_external.load_state([])
+    held = await browse.synced(api)
+    assert held["status"] == "held"
+
+    await browse.sign_in(page, tenant.token)
+    await page.goto(f"/dashboard/runs/{held['id']}")
+    await expect(page.locator("#held-choices")).to_contain_text("external account reset")
+    await page.get_by_role("button", name="Restore the external side from here…").click()
+    await expect(page.locator("#confirm-text")).to_contain_text("nothing is deleted here")
+    await page.get_by_role("button", name="Confirm").click()
+
+    await expect(page.locator("#run-status")).to_have_text("ok")
+    assert sorted(await local.list_ids()) == ["List 0", "List 1", "List 2"]
+    assert sorted(todo["name"] for todo in fake_external.state()) == ["List 0", "List 1", "List 2"]
 
 
 async def test_sync_now_from_the_keyboard_alone(

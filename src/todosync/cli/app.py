@@ -112,6 +112,12 @@ def sync(
     allow_mass_delete: bool = typer.Option(
         False, "--allow-mass-delete", help="Apply deletions that the mass-delete guard holds."
     ),
+    restore_remote: bool = typer.Option(
+        False,
+        "--restore-remote",
+        help="The external account was reset: push the local data again for what is missing "
+        "remotely, instead of deleting it here.",
+    ),
 ) -> None:
     """Run one sync now: pull, merge, push. Exit 0 ok, 3 partial or held, 4 degraded, 1 failed."""
     import asyncio
@@ -126,7 +132,11 @@ def sync(
     settings = load_settings()
     _require_current_schema(settings)
     request = engine.RunRequest(
-        trigger="cli", list_id=list_id, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+        trigger="cli",
+        list_id=list_id,
+        dry_run=dry_run,
+        allow_mass_delete=allow_mass_delete,
+        restore_remote=restore_remote,
     )
     out = Console(stderr=True)
     if sys.stdout.isatty() and not as_json:

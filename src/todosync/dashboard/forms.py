@@ -32,6 +32,7 @@ class SyncAction(_Form):
     list_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     dry_run: bool = False
     allow_mass_delete: bool = False
+    restore_remote: bool = False
 
     @field_validator("delay_minutes", mode="before")
     @classmethod
@@ -52,6 +53,8 @@ class SyncAction(_Form):
             fields["dry_run"] = "true"
         if self.allow_mass_delete:
             fields["allow_mass_delete"] = "true"
+        if self.restore_remote:
+            fields["restore_remote"] = "true"
         return fields
 
 

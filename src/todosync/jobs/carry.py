@@ -61,6 +61,7 @@ class Carrier:
             list_id=run.list_id,
             dry_run=run.dry_run,
             allow_mass_delete=run.allow_mass_delete,
+            restore_remote=run.restore_remote,
             run_id=run.id,
         )
         try:

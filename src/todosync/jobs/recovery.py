@@ -43,6 +43,7 @@ async def follow_up(session: AsyncSession, run: SyncRun, *, now: datetime) -> Sy
         list_id=run.list_id,
         dry_run=run.dry_run,
         allow_mass_delete=run.allow_mass_delete,
+        restore_remote=run.restore_remote,
         run_after=now,
     )
     queued = waiting or await runs.create_run(
@@ -54,6 +55,7 @@ async def follow_up(session: AsyncSession, run: SyncRun, *, now: datetime) -> Sy
         list_id=run.list_id,
         dry_run=run.dry_run,
         allow_mass_delete=run.allow_mass_delete,
+        restore_remote=run.restore_remote,
     )
     await queue.enqueue_runs(session, [queue.RunJob(queued.id)])
     return queued

@@ -66,6 +66,8 @@ class RunRequest:
     list_id: int | None = None
     dry_run: bool = False
     allow_mass_delete: bool = False
+    # an external account that was reset: push again what is missing remotely, delete nothing
+    restore_remote: bool = False
     run_id: int | None = None  # an already recorded (queued) run to carry out
 
 
@@ -252,6 +254,7 @@ class SyncEngine:
             status=RunStatus.RUNNING,
             dry_run=request.dry_run,
             allow_mass_delete=request.allow_mass_delete,
+            restore_remote=request.restore_remote,
             list_id=request.list_id,
         )
         return run.id
@@ -298,7 +301,11 @@ class SyncEngine:
         book.note_invalid(
             pull.invalid, pulled=pull.lists, complete=pull.complete, ledger=data.ledger
         )
-        options = dataclasses.replace(self.options.plan, drop_unreadable=request.allow_mass_delete)
+        options = dataclasses.replace(
+            self.options.plan,
+            drop_unreadable=request.allow_mass_delete,
+            restore_remote=request.restore_remote,
+        )
         plan = planner.build(data, options)
         actions, waiting = book.split(plan.actions, now=self.clock())
         _note_waiting(waiting, tally)

@@ -61,6 +61,13 @@ class SyncRequest(_Request):
     )
     dry_run: bool = False
     allow_mass_delete: bool = False
+    restore_remote: bool = Field(
+        default=False,
+        description=(
+            "Treat the local side as the truth for what is missing remotely (an external "
+            "account that was reset): push it again instead of deleting it here."
+        ),
+    )
 
     @field_validator("list_id", mode="before")
     @classmethod

@@ -114,6 +114,7 @@ async def queue_run(
     delay_s: float,
     dry_run: bool,
     allow_mass_delete: bool,
+    restore_remote: bool = False,
     trigger: str | None = None,
 ) -> SyncRun:
     """A queued run that starts `delay_s` from now, or the queued run of the same kind that
@@ -131,6 +132,7 @@ async def queue_run(
         list_id=list_id,
         dry_run=dry_run,
         allow_mass_delete=allow_mass_delete,
+        restore_remote=restore_remote,
         run_after=run_after,
     )
     if waiting is not None:
@@ -144,6 +146,7 @@ async def queue_run(
         list_id=list_id,
         dry_run=dry_run,
         allow_mass_delete=allow_mass_delete,
+        restore_remote=restore_remote,
     )
 
 

@@ -84,6 +84,7 @@ async def trigger_sync(
         delay_s=body.delay_seconds,
         dry_run=body.dry_run,
         allow_mass_delete=body.allow_mass_delete,
+        restore_remote=body.restore_remote,
     )
     await triggers.hand_over(run, session=session, request=request, background=background)
     return SyncQueued(run_id=run.id)

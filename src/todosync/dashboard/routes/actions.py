@@ -1,6 +1,7 @@
-"""Actions: sync now, later, one list, dry run, and a held run again with mass deletes
-allowed. Each goes through a confirmation page that says what it will do, then queues the
-run through the same service as `POST /api/sync`."""
+"""Actions: sync now, later, one list, dry run, and a held run again, with mass deletes
+allowed or with the remote side restored from this one. Each goes through a confirmation
+page that says what it will do, then queues the run through the same service as
+`POST /api/sync`."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ async def queue_sync(
         delay_s=action.delay_minutes * 60,
         dry_run=action.dry_run,
         allow_mass_delete=action.allow_mass_delete,
+        restore_remote=action.restore_remote,
     )
     await triggers.hand_over(run, session=db, request=request, background=background)
     return access.renderer(request).redirect(
@@ -108,4 +110,9 @@ def describe(action: forms.SyncAction, *, todo: TodoList | None) -> str:
         sentence += " It pulls the external lists, then pushes the local changes."
     if action.allow_mass_delete:
         sentence += " It may delete many entities: the mass-delete guard is off for this run."
+    if action.restore_remote:
+        sentence += (
+            " It takes this side as the truth for what is missing from the external API:"
+            " every such list and item is created there again, nothing is deleted here."
+        )
     return sentence

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,6 +83,7 @@ class SyncRun(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_mass_delete: Mapped[bool] = mapped_column(Boolean, default=False)
+    restore_remote: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     list_id: Mapped[int | None] = mapped_column(BigId, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     run_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -117,6 +117,7 @@ async def find_queued(
     list_id: int | None,
     dry_run: bool,
     allow_mass_delete: bool,
+    restore_remote: bool = False,
     run_after: datetime,
 ) -> SyncRun | None:
     """A queued run of the same kind that starts no later than `run_after`, if any."""
@@ -125,6 +126,7 @@ async def find_queued(
         sa.select(SyncRun)
         .where(SyncRun.connection_id == connection_id, SyncRun.status == QUEUED, same_list)
         .where(SyncRun.dry_run == dry_run, SyncRun.allow_mass_delete == allow_mass_delete)
+        .where(SyncRun.restore_remote == restore_remote)
         .where(sa.or_(SyncRun.run_after.is_(None), SyncRun.run_after <= run_after))
         .order_by(SyncRun.id)
         .limit(1)

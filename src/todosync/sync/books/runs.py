@@ -39,6 +39,7 @@ async def create_run(
     status: RunStatus,
     dry_run: bool = False,
     allow_mass_delete: bool = False,
+    restore_remote: bool = False,
     list_id: int | None = None,
     run_after: datetime | None = None,
 ) -> SyncRun:
@@ -49,6 +50,7 @@ async def create_run(
         status=status,
         dry_run=dry_run,
         allow_mass_delete=allow_mass_delete,
+        restore_remote=restore_remote,
         list_id=list_id,
         created_at=now,
         run_after=run_after,

@@ -41,6 +41,9 @@ class PlanOptions:
     # the operator's release (`--allow-mass-delete`): delete or re-create a remote list even
     # though it holds items this service could not read, which are then lost
     drop_unreadable: bool = False
+    # an external account that was reset (`--restore-remote`): what is missing remotely is
+    # pushed again from here, never deleted here
+    restore_remote: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +106,27 @@ def _mass_delete_reason(data: PlanInput, options: PlanOptions, plan: Plan) -> st
     mapped = len(data.ledger) + data.settled_items
     pulled = len(data.remote_lists) if data.pulled_lists is None else data.pulled_lists
     if mapped and not pulled and not data.invalid:
-        return f"the external API returned no lists while {mapped} entities are mapped"
+        return (
+            f"the external API returned no lists while {mapped} entities are mapped"
+            f"{_WAYS_ON['local']}"
+        )
     for side, kind in (("local", act.DeleteLocal), ("remote", act.DeleteRemote)):
         count = sum(len(a.ledger_ids) or 1 for a in plan.destructive if isinstance(a, kind))
         if count >= options.mass_delete_min and count * 100 > options.mass_delete_percent * mapped:
             return (
                 f"{count} of {mapped} mapped entities would be deleted on the {side} side "
                 f"(limit: {options.mass_delete_min} and {options.mass_delete_percent:g} %)"
+                f"{_WAYS_ON[side]}"
             )
     return None
+
+
+# How an operator goes on from a held run, said in its reason (the dashboard shows it too).
+_WAYS_ON = {
+    "local": "; deleted on purpose remotely: allow the mass delete; the external account was "
+    "reset: restore it from here (--restore-remote)",
+    "remote": "; deleted on purpose here: allow the mass delete",
+}
 
 
 def _strictly_later(remote_at: datetime | None, local_at: datetime, skew_s: float) -> bool:
@@ -367,6 +382,11 @@ class _Planner:
         if local is not None and local.deleted:
             # deleted on both sides: forget it
             self.list_actions.append(act.Forget("list", row.local_id, ledger_ids))
+        elif self.options.restore_remote:
+            # missing remotely, and the operator restores the remote side: create it again
+            # (no local row here means unchanged since the last run, not gone)
+            self.lists_created_here.add(row.local_id)
+            self.list_actions.append(act.CreateRemoteList(row.local_id, ledger_ids))
         elif self.edit_wins and self._list_edited_locally(row, local):
             # deleted remotely, edited here: the edit wins; create it remotely again
             self.lists_created_here.add(row.local_id)
@@ -410,14 +430,16 @@ class _Planner:
         row: LedgerRow | None = None,
         local_id: int | None = None,
     ) -> None:
-        local_id = row.local_id if row is not None else local_id
-        if reason == "deleted" and local_id is not None:
-            held = self._withheld(remote.id, local_id, "delete")
+        """`local_id`: the deleted local list of an unmapped copy (for a hold's report)."""
+        owner = row.local_id if row is not None else local_id
+        if reason == "deleted" and owner is not None:
+            held = self._withheld(remote.id, owner, "delete")
             if held is not None:
                 # deleted here, but the remote copy holds items never read here: keep it
                 self.list_actions.append(held)
                 return
         ledger_ids = self._list_ledger_ids(row) if row is not None else ()
+        local_id = row.local_id if row is not None else None
         self.list_actions.append(
             act.DeleteRemote("list", remote.id, "", local_id, ledger_ids, reason=reason)
         )
@@ -517,9 +539,12 @@ class _Planner:
         if local is not None and local.deleted:
             # deleted on both sides: forget it
             self.item_local_actions.append(act.Forget("item", row.local_id, (row.id,)))
-        elif self.edit_wins and local is not None and local.fields != row.snapshot():
-            # deleted remotely, edited here: the edit wins; send it again
-            self._needs_remote_create(local, list_local_id, replaces=(row.id,))
+        elif self.options.restore_remote or (
+            self.edit_wins and local is not None and local.fields != row.snapshot()
+        ):
+            # deleted remotely, edited here (the edit wins), or missing remotely while the
+            # operator restores the remote side (no local row: unchanged here): send it again
+            self._needs_remote_create(row.local_id, list_local_id, replaces=(row.id,))
         else:
             # deleted remotely: delete here
             version = local.version if local is not None else row.local_version
@@ -539,11 +564,11 @@ class _Planner:
             if self.ledger_by_local.get(("list", local.parent_id)) is None:
                 # its list is not mapped yet: it waits for the next run
                 continue
-            self._needs_remote_create(local, local.parent_id, replaces=())
+            self._needs_remote_create(local.id, local.parent_id, replaces=())
         self._plan_recreates()
 
     def _needs_remote_create(
-        self, local: LocalRow, list_local_id: int, *, replaces: tuple[int, ...]
+        self, local_id: int, list_local_id: int, *, replaces: tuple[int, ...]
     ) -> None:
         list_row = self.ledger_by_local.get(("list", list_local_id))
         if list_row is None or list_row.external_id not in self.item_targets:
@@ -553,15 +578,15 @@ class _Planner:
         if self.options.item_create:
             # the server offers item creation: one POST for this item
             self.item_remote_actions.append(
-                act.CreateRemoteItem(local.id, list_local_id, list_row.external_id, replaces)
+                act.CreateRemoteItem(local_id, list_local_id, list_row.external_id, replaces)
             )
         elif self.options.new_item_strategy is NewItemStrategy.RECREATE:
             # no item endpoint: the list is re-created with all its items (after the rest)
-            self.recreate_items[list_local_id].append(local.id)
+            self.recreate_items[list_local_id].append(local_id)
         else:
             # `hold`: keep it pending and report it
             self.item_remote_actions.append(
-                act.Hold("item", local.id, "new item in a list that exists remotely")
+                act.Hold("item", local_id, "new item in a list that exists remotely")
             )
 
     def _plan_recreates(self) -> None:
