@@ -286,6 +286,35 @@ def test_conflict_on_an_exact_millisecond_tie_goes_to_remote() -> None:
     assert update.pull == {"description": "Remote text"}
 
 
+def _rename_conflict(*, bumped_by: RemoteItem) -> act.Update:
+    """The list renamed on both sides; the local rename at T0 + 5 s, and the remote list's
+    `updated_at` at T0 + 9 s, which is also `bumped_by`'s."""
+    later = T0 + timedelta(seconds=9)
+    remote = _remote_a("Remote name", items=(bumped_by, _a2()), updated_at=later)
+    local = local_list(1, "Local name", updated_at=T0 + timedelta(seconds=5))
+    return next(a for a in _plan([remote], [local]).actions if isinstance(a, act.Update))
+
+
+def test_a_list_time_that_is_an_edited_items_says_nothing_of_the_list() -> None:
+    """When the list's time equals that of its newest item, edited remotely since the last
+    agreement, the list's edit time is unknown: the local rename (whose time is known) wins,
+    and the conflict is recorded for review."""
+    edited = _a1("Buy oat milk", updated_at=T0 + timedelta(seconds=9))
+    update = _rename_conflict(bumped_by=edited)
+    [conflict] = update.conflicts
+    assert (conflict.field, conflict.winner) == ("name", "local")
+    assert update.push == {"name": "Local name"}
+    assert update.remote_updated_at == T0 + timedelta(seconds=9)  # the ledger keeps it as is
+
+
+def test_a_list_time_shared_with_an_unchanged_item_is_the_lists_own() -> None:
+    """An item with the same time that did not change since the last agreement tells
+    nothing: the list's time stands, and the later remote rename wins."""
+    unchanged = _a1(updated_at=T0 + timedelta(seconds=9))
+    [conflict] = _rename_conflict(bumped_by=unchanged).conflicts
+    assert conflict.winner == "remote"
+
+
 @pytest.mark.parametrize("skew_s", [300.0, -300.0])
 @pytest.mark.parametrize("really_later", ["local", "remote"])
 def test_conflict_corrects_remote_clock_skew(skew_s: float, really_later: str) -> None:

@@ -335,7 +335,25 @@ class _Planner:
                 self._delete_remote_list(remote, reason="deleted", row=row)
             return
         self.item_targets[remote.id] = row.local_id
-        self._update(row, local, _list_fields(remote), remote.updated_at, remote_changed)
+        edited_at = remote.updated_at
+        if remote_changed and local is not None and self._time_of_an_item(remote):
+            # the list's time is an item's (a server that bumps a list with its items): when
+            # its own fields changed is unknown, so a conflict goes to the known local write
+            edited_at = None
+        self._update(row, local, _list_fields(remote), remote.updated_at, remote_changed, edited_at)
+
+    def _time_of_an_item(self, remote: RemoteList) -> bool:
+        """Whether the list's `updated_at` is that of its newest item, changed (or added)
+        remotely since the last agreement: then it tells nothing of the list's own fields."""
+        stamped = [item for item in remote.items if item.updated_at is not None]
+        if remote.updated_at is None or not stamped:
+            return False
+        newest = max(stamped, key=lambda item: item.updated_at or _EPOCH)
+        assert newest.updated_at is not None
+        if _ms(newest.updated_at) != _ms(remote.updated_at):
+            return False
+        row = self.ledger_items.get((remote.id, newest.id))
+        return row is None or item_hash(newest.description, newest.completed) != row.content_hash
 
     def _items_edited_remotely(self, remote: RemoteList) -> bool:
         for item in remote.items:
@@ -495,7 +513,9 @@ class _Planner:
                     act.DeleteRemote("item", remote.id, list_external_id, row.local_id, (row.id,))
                 )
             return
-        self._update(row, local, _item_fields(remote), remote.updated_at, remote_changed)
+        self._update(
+            row, local, _item_fields(remote), remote.updated_at, remote_changed, remote.updated_at
+        )
 
     def _unmapped_remote_item(
         self, remote: RemoteItem, list_external_id: str, list_local_id: int
@@ -638,7 +658,10 @@ class _Planner:
         remote_fields: Fields,
         remote_updated_at: datetime | None,
         remote_changed: bool,
+        remote_edited_at: datetime | None,
     ) -> None:
+        """`remote_edited_at`: when the remote fields changed, for last-write-wins (None:
+        unknown, and the local write wins); `remote_updated_at` is what the ledger keeps."""
         if local is None and not remote_changed:
             # unchanged on both sides: nothing to do, no call
             self.unchanged += 1
@@ -649,7 +672,7 @@ class _Planner:
             local=local.fields if local is not None else base,
             remote=remote_fields,
             local_updated_at=local.updated_at if local is not None else _EPOCH,
-            remote_updated_at=remote_updated_at,
+            remote_updated_at=remote_edited_at,
             skew_s=self.data.skew_s,
         )
         # changed on one side, or both (merged field by field; conflicts by last write)
