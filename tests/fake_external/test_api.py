@@ -167,6 +167,43 @@ def test_invalid_bodies_are_refused(client: httpx.Client, body: bytes, status: i
     assert client.get("/todolists").json() == []
 
 
+def test_without_validation_nulls_and_wrong_types_are_stored_as_sent(
+    client: httpx.Client, fake_external: FakeExternal
+) -> None:
+    """`validation` off is a server that checks nothing: nulls and wrong types are kept and
+    returned as sent, on create and on update; only a body that is no JSON object fails."""
+    fake_external.configure(validation=False)
+    body = {"name": 5, "items": [{"description": None, "completed": None}, {"completed": "yes"}]}
+    created = client.post("/todolists", json=body)
+    assert created.status_code == 201
+    items = created.json()["items"]
+    assert [(i["description"], i["completed"]) for i in items] == [(None, None), ("", "yes")]
+    renamed = client.patch(f"/todolists/{created.json()['id']}", json={"name": None})
+    assert renamed.json()["name"] is None
+    assert client.get("/todolists").json()[0]["name"] is None
+    refused = client.post("/todolists", content=b"[]", headers={"content-type": "application/json"})
+    assert refused.status_code == 422
+
+
+def test_an_empty_patch_bumps_updated_at_only_when_configured(
+    client: httpx.Client, fake_external: FakeExternal
+) -> None:
+    """By default a PATCH that changes nothing leaves `updated_at`; with `empty_patch_bumps`
+    it moves, for the list and for an item."""
+    created = fake_external.create_list("L", items=["Milk"])
+    item_path = f"/todolists/{created['id']}/todoitems/{created['items'][0]['id']}"
+    fake_external.configure(clock_offset_s=5)
+    assert client.patch(f"/todolists/{created['id']}", json={}).json() == created
+    fake_external.configure(empty_patch_bumps=True)
+    assert (
+        client.patch(f"/todolists/{created['id']}", json={}).json()["updated_at"]
+        > (created["updated_at"])
+    )
+    item = client.patch(item_path, json={}).json()
+    assert item["updated_at"] > created["items"][0]["updated_at"]
+    assert (item["description"], item["completed"]) == ("Milk", False)
+
+
 def test_every_response_has_a_date_header(client: httpx.Client) -> None:
     """Responses, errors included, carry a Date header close to now."""
     for response in (client.get("/todolists"), client.patch("/todolists/x", json={})):

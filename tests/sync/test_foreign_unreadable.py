@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -154,3 +155,33 @@ async def test_a_local_delete_of_a_list_with_unreadable_items_is_held(
     assert "delete held" in error["reason"]
     assert fake_external.request_count("DELETE") == 0
     assert fake_external.state() == _state()
+
+
+async def test_against_a_server_that_checks_nothing_the_recreate_is_held(
+    fake_external: FakeExternal,
+    local: LocalSide,
+    run_sync: RunSync,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The reported case through the public API of a server without validation: another
+    client posts two items with nulls; a new local item then holds the re-create, and the
+    remote list keeps all six items."""
+    fake_external.configure(validation=False)
+    items: list[dict[str, Any]] = [{"description": f"Item {n}"} for n in range(4)]
+    items += [{"description": "Milk", "completed": None}, {"description": None}]
+    headers = fake_external.auth_headers()
+    async with httpx.AsyncClient(base_url=fake_external.url, headers=headers) as http:
+        body = {"name": "Groceries", "items": items}
+        posted = (await http.post("/todolists", json=body)).json()
+    await run_sync()
+    list_id = (await local.list_ids())["Groceries"]
+    await local.add_item(list_id, "Bread")
+
+    report = await run_sync()
+
+    assert report.status == "partial"
+    assert posted["id"] in report.errors[0]["reason"]
+    (remote,) = fake_external.state()
+    assert remote["id"] == posted["id"]
+    assert len(remote["items"]) == 6
+    assert len(await _quarantined(sessionmaker)) == 2

@@ -37,15 +37,29 @@ def json_response(
     )
 
 
-async def decode_body(request: Request, body_type: type[Body]) -> Body:
-    """The request body as `body_type`: 400 when not JSON, 422 when of the wrong shape."""
+async def decode_body(request: Request, body_type: type[Body], *, validate: bool = True) -> Body:
+    """The request body as `body_type`: 400 when not JSON, 422 when of the wrong shape.
+    Without `validate`, any JSON object goes: its known fields are kept as sent."""
     raw = await request.body()
     try:
+        if not validate:
+            return _unchecked(body_type, msgspec.json.decode(raw))
         return msgspec.json.decode(raw, type=body_type)
     except msgspec.ValidationError as exc:
         raise HTTPException(422, f"invalid body: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise HTTPException(400, f"body is not JSON: {exc}") from exc
+
+
+def _unchecked(body_type: type[Body], value: Any) -> Body:
+    # A msgspec Struct's constructor checks no types, so the values go in as they are.
+    if not isinstance(value, dict):
+        raise HTTPException(422, "invalid body: expected an object")
+    fields = {name: value[name] for name in body_type.__struct_fields__ if name in value}  # type: ignore[attr-defined]
+    if "items" in fields:
+        items = fields["items"] if isinstance(fields["items"], list) else []
+        fields["items"] = [_unchecked(schemas.CreateItem, item) for item in items]
+    return body_type(**fields)
 
 
 class PublicApi:
@@ -82,15 +96,17 @@ class PublicApi:
 
     async def create_list(self, request: Request) -> Response:
         self._authorise(request)
-        body = await decode_body(request, schemas.CreateList)
+        body = await self._body(request, schemas.CreateList)
         created = self._rt.store.create_list(body, now=self._rt.timestamp())
         return json_response(created, status_code=201)
 
     async def update_list(self, request: Request) -> Response:
         self._authorise(request)
-        body = await decode_body(request, schemas.UpdateList)
+        body = await self._body(request, schemas.UpdateList)
         list_id = request.path_params["list_id"]
-        updated = self._rt.store.update_list(list_id, body, now=self._rt.timestamp())
+        updated = self._rt.store.update_list(
+            list_id, body, now=self._rt.timestamp(), bump_empty=self._bump_empty()
+        )
         return json_response(_found(updated))
 
     async def delete_list(self, request: Request) -> Response:
@@ -102,7 +118,7 @@ class PublicApi:
         self._authorise(request)
         if not self._rt.settings.item_create:
             raise HTTPException(404)  # the extension is off: the path does not exist
-        body = await decode_body(request, schemas.CreateItem)
+        body = await self._body(request, schemas.CreateItem)
         created = self._rt.store.create_item(
             request.path_params["list_id"], body, now=self._rt.timestamp(), bump_list=self._bump()
         )
@@ -110,10 +126,15 @@ class PublicApi:
 
     async def update_item(self, request: Request) -> Response:
         self._authorise(request)
-        body = await decode_body(request, schemas.UpdateItem)
+        body = await self._body(request, schemas.UpdateItem)
         ids = request.path_params
         updated = self._rt.store.update_item(
-            ids["list_id"], ids["item_id"], body, now=self._rt.timestamp(), bump_list=self._bump()
+            ids["list_id"],
+            ids["item_id"],
+            body,
+            now=self._rt.timestamp(),
+            bump_list=self._bump(),
+            bump_empty=self._bump_empty(),
         )
         return json_response(_found(updated))
 
@@ -126,9 +147,16 @@ class PublicApi:
         _found(deleted or None)
         return Response(status_code=204)
 
+    async def _body(self, request: Request, body_type: type[Body]) -> Body:
+        return await decode_body(request, body_type, validate=self._rt.settings.validation)
+
     def _bump(self) -> bool:
         """Whether an item change also bumps its list's `updated_at` (the real API may)."""
         return self._rt.settings.bump_list_on_item_change
+
+    def _bump_empty(self) -> bool:
+        """Whether a PATCH that changes nothing still bumps `updated_at` (some servers do)."""
+        return self._rt.settings.empty_patch_bumps
 
     def _authorise(self, request: Request) -> None:
         expected = self._rt.settings.token

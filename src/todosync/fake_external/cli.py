@@ -72,6 +72,12 @@ def run(
     bump_list_on_item_change: Annotated[
         bool, typer.Option(help="An item change also bumps its list's updated_at.")
     ] = True,
+    validation: Annotated[
+        bool, typer.Option(help="Check request bodies (off: store nulls and wrong types).")
+    ] = True,
+    empty_patch_bumps: Annotated[
+        bool, typer.Option(help="A PATCH that changes nothing still bumps updated_at.")
+    ] = False,
     seed_sample: Annotated[bool, typer.Option(help="Create sample lists when empty.")] = False,
     log_level: Annotated[
         LogLevel, typer.Option(envvar="TODOSYNC_LOG_LEVEL", help="Least level logged.")
@@ -105,6 +111,8 @@ def run(
             page_size=page_size,
             item_create=item_create_extension,
             bump_list_on_item_change=bump_list_on_item_change,
+            validation=validation,
+            empty_patch_bumps=empty_patch_bumps,
         ),
         faults=faults.FaultConfig(seed=seed, rules=rules),
     )

@@ -32,6 +32,11 @@ class RuntimeConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Whether the `POST /todolists/{id}/todoitems` extension exists."""
     bump_list_on_item_change: bool = True
     """Whether creating, changing or deleting an item also bumps its list's `updated_at`."""
+    validation: bool = True
+    """Whether request bodies are checked (off: a server that checks nothing, storing nulls
+    and wrong types as sent, as another team's implementation was seen to)."""
+    empty_patch_bumps: bool = False
+    """Whether a PATCH that changes nothing still bumps `updated_at`."""
 
 
 class ServerConfig(msgspec.Struct, kw_only=True):

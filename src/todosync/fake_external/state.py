@@ -100,13 +100,17 @@ class Store:
         self._save(fields["id"])
         return entry.render()  # type: ignore[no-any-return]
 
-    def update_list(self, list_id: str, body: schemas.UpdateList, *, now: str) -> Entity | None:
-        """Applies the given fields; None when no such list."""
+    def update_list(
+        self, list_id: str, body: schemas.UpdateList, *, now: str, bump_empty: bool = False
+    ) -> Entity | None:
+        """Applies the given fields (`bump_empty`: no field still bumps `updated_at`); None
+        when no such list."""
         entry = self._entry(list_id)
         if entry is None:
             return None
         if not isinstance(body.name, UnsetType):
             entry.fields["name"] = body.name
+        if not isinstance(body.name, UnsetType) or bump_empty:
             entry.fields["updated_at"] = now
             self._save(list_id)
         return entry.render()  # type: ignore[no-any-return]
@@ -133,9 +137,17 @@ class Store:
         return item
 
     def update_item(
-        self, list_id: str, item_id: str, body: schemas.UpdateItem, *, now: str, bump_list: bool
+        self,
+        list_id: str,
+        item_id: str,
+        body: schemas.UpdateItem,
+        *,
+        now: str,
+        bump_list: bool,
+        bump_empty: bool = False,
     ) -> Entity | None:
-        """Applies the given fields to an item; None when no such list or item."""
+        """Applies the given fields to an item (`bump_empty`: no field still bumps its
+        `updated_at`); None when no such list or item."""
         entry, item = self._item(list_id, item_id)
         if entry is None or item is None:
             return None
@@ -144,7 +156,7 @@ class Store:
             for name, value in (("description", body.description), ("completed", body.completed))
             if not isinstance(value, UnsetType)
         }
-        if changes:
+        if changes or bump_empty:
             item |= changes
             item["updated_at"] = now
             self._touch(list_id, entry, now=now, bump_list=bump_list)
