@@ -87,6 +87,8 @@ def test_command_serves_with_its_options_until_interrupted() -> None:
         "--clock-offset-seconds",
         "60",
         "--item-create-extension",
+        "--no-validation",
+        "--empty-patch-bumps",
     ]
     env = {**os.environ, "TODOSYNC_FAKE_TOKEN": "cli-token"}
     with subprocess.Popen(
@@ -110,5 +112,7 @@ def test_command_serves_with_its_options_until_interrupted() -> None:
         "page_size": 2,
         "item_create": True,
         "bump_list_on_item_change": True,
+        "validation": False,
+        "empty_patch_bumps": True,
     }
     assert len(state) == 3
