@@ -293,6 +293,16 @@ def test_one_list_refuses_any_bad_part(body: Any) -> None:
         decode.one_list(msgspec.json.encode(body))
 
 
+def test_a_rename_answer_leaves_out_bad_items_but_not_a_bad_list() -> None:
+    """Without `items_matter` (the answer to a rename), bad items are left out, since the
+    pull quarantines them; a bad list is still an `InvalidResponse`."""
+    body = {"id": "l1", "name": "x", "items": [_item("a"), {"id": "b", "description": None}]}
+    remote = decode.one_list(msgspec.json.encode(body), items_matter=False)
+    assert (remote.name, [item.id for item in remote.items]) == ("x", ["a"])
+    with pytest.raises(InvalidResponse):
+        decode.one_list(msgspec.json.encode({"id": "l1", "name": None}), items_matter=False)
+
+
 @pytest.mark.parametrize("body", [b'{"id": 5, "name": ', b'[{"id": 5}, {', b'{"id": "i", "x'])
 def test_wrong_type_before_a_syntax_error_is_still_not_json(body: bytes) -> None:
     """A body that is both wrongly typed and cut off is reported as not JSON, on every path."""

@@ -185,3 +185,18 @@ async def test_against_a_server_that_checks_nothing_the_recreate_is_held(
     assert remote["id"] == posted["id"]
     assert len(remote["items"]) == 6
     assert len(await _quarantined(sessionmaker)) == 2
+
+
+async def test_a_rename_of_a_list_with_unreadable_items_goes_through(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """The rename's answer carries the unreadable items too; the rename still lands, and the
+    run is ok (the items were quarantined before it)."""
+    list_id = await _imported(fake_external, local, run_sync)
+    await local.rename_list(list_id, "Food")
+
+    report = await run_sync()
+
+    assert (report.status, report.errors) == ("ok", [])
+    (remote,) = fake_external.state()
+    assert (remote["name"], len(remote["items"])) == ("Food", 6)

@@ -211,7 +211,7 @@ class ExternalClient:
         url = transport.join_path(self._base, "todolists", list_id)
         call = Call(method="PATCH", url=url, body=msgspec.json.encode({"name": name}))
         answer = await self._send(call)
-        return _decoded(call, decode.one_list, answer.response.content)
+        return _decoded(call, decode.one_list, answer.response.content, items_matter=False)
 
     async def delete_list(self, list_id: str) -> None:
         """Deletes a list with its items; `NotFound` when it is already gone."""

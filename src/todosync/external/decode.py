@@ -69,8 +69,10 @@ def pull_page(body: bytes, *, seen: set[str]) -> Entities:
     return lists, []
 
 
-def one_list(body: bytes) -> RemoteList:
-    """A single list (the answer to a create or update); `InvalidResponse` if any part is bad."""
+def one_list(body: bytes, *, items_matter: bool = True) -> RemoteList:
+    """A single list (the answer to a create or update); `InvalidResponse` if any part is bad,
+    or, without `items_matter` (a rename's answer), if the list itself is: its bad items,
+    which the pull quarantines anyway, are left out rather than failing the rename."""
     try:
         remote = _ONE_LIST.decode(body)
     except msgspec.ValidationError:
@@ -81,7 +83,7 @@ def one_list(body: bytes) -> RemoteList:
         if not _repeats_items(remote):
             return remote
     checked, invalid = _check_list(_generic(body), seen=set())
-    if checked is None or invalid:
+    if checked is None or (invalid and items_matter):
         raise InvalidResponse(f"the {invalid[0].kind} in the body is invalid: {invalid[0].reason}")
     return checked
 
