@@ -37,3 +37,25 @@ async def test_an_item_write_that_moved_the_list_time_does_not_decide_a_rename(
     (conflict,) = await local.conflicts()
     assert (conflict.field, conflict.winner, conflict.status) == ("name", "local", "open")
     assert (conflict.local, conflict.remote) == ("Shopping", "Food")
+
+
+async def test_with_every_quirk_on_normal_use_holds_and_idle_costs_one_call(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """A server that checks nothing, bumps lists with their items and bumps on empty
+    PATCHes: edits on both sides converge, and a run with nothing to do makes one call."""
+    fake_external.configure(validation=False, bump_list_on_item_change=True, empty_patch_bumps=True)
+    list_id = await local.create_list("Groceries", ["Milk", "Eggs"])
+    fake_external.create_list("Chores", items=["Sweep"])
+    assert (await run_sync()).status == "ok"
+    state = fake_external.state()
+    await local.update_item(list_id, (await local.item_ids(list_id))["Milk"], completed=True)
+    chores = remote_list_id(state, "Chores")
+    fake_external.update_item(chores, remote_item_id(state, "Chores", "Sweep"), description="Mop")
+    assert (await run_sync()).status == "ok"
+
+    fake_external.clear_requests()
+    idle = await run_sync()
+
+    assert (idle.status, idle.api_calls) == ("ok", 1)
+    assert fake_external.request_count() == 1
