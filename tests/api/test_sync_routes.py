@@ -127,6 +127,28 @@ async def test_invalid_conflict_queries_are_422(
     assert_problem(await client.get("/api/sync/conflicts", params=query), 422)
 
 
+async def test_conflicts_are_listed_by_any_status(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """`status` takes open (the default), resolved, dismissed and obsolete; each lists its
+    own conflicts only."""
+    ids = {}
+    async with sessionmaker.begin() as session:
+        for status in ("open", "resolved", "dismissed", "obsolete"):
+            conflict = SyncConflict(
+                connection_id=1, kind="list", local_id=1, field="name", winner="remote",
+                status=status,
+            )  # fmt: skip
+            session.add(conflict)
+            await session.flush()
+            ids[status] = conflict.id
+    default = (await client.get("/api/sync/conflicts")).json()["data"]
+    assert [c["id"] for c in default] == [ids["open"]]
+    for status, conflict_id in ids.items():
+        listed = (await client.get("/api/sync/conflicts", params={"status": status})).json()
+        assert [(c["id"], c["status"]) for c in listed["data"]] == [(conflict_id, status)]
+
+
 @pytest.mark.parametrize("entity", ["list", "list:", "list:0", "thing:1", "item:01", "list:1x"])
 async def test_malformed_history_entities_are_422(client: httpx.AsyncClient, entity: str) -> None:
     """history needs entity=list:{id} or item:{id}."""

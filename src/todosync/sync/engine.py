@@ -561,6 +561,14 @@ class SyncEngine:
     async def _finish(self, report: RunReport, tally: Tally) -> None:
         async with self.sessionmaker.begin() as session:
             await runs.add_log_entries(session, tally.take_log())
+            if not report.dry_run:  # a conflict whose entity is gone closes as obsolete
+                await runs.close_obsolete_conflicts(
+                    session,
+                    connection_id=self.connection_id,
+                    tenant_id=self.tenant_id,
+                    run_id=report.run_id,
+                    now=self.clock(),
+                )
             await runs.finish_run(
                 session,
                 report.run_id,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import PydanticCustomError
 
 from todosync.store.schemas import Page, Timestamp, omittable
+from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
@@ -146,10 +147,13 @@ class ConflictOut(BaseModel):
     remote: JsonValue
     winner: str
     skew_s: float
-    status: str
+    status: ConflictStatus
     run_id: int | None
     created_at: Timestamp
     resolution: dict[str, JsonValue] | None
+    """How it was closed (null while open): `{choice, value, at}` when resolved,
+    `{by, at}` when dismissed (`by`: `api` or `dashboard`), `{by: "sync", reason, run_id,
+    at}` when a run found its list or item gone."""
 
     @classmethod
     def of(cls, row: Any) -> ConflictOut:

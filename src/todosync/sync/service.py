@@ -1,5 +1,6 @@
 """What the sync API does, over `sync.queries` and `store.service`: read runs, logs,
-conflicts and quarantine of the tenant's connection, queue runs, resolve conflicts.
+conflicts and quarantine of the tenant's connection, queue runs, resolve conflicts (the sync
+itself closes obsolete ones: `sync.books.runs.close_obsolete_conflicts`).
 
 A tenant without a connection has nothing: empty pages, `NotFoundError` for any id, and a
 `ConflictError` when it asks for a run. Functions flush but never commit.
@@ -14,13 +15,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.clock import ensure_utc, utc_now
+from todosync.clock import ensure_utc, iso_utc, utc_now
 from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store import schemas as store_schemas
 from todosync.store import service as store_service
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from todosync.sync.books import queries, runs
+from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.models import SyncConflict, SyncLog, SyncQuarantine, SyncRun
 from todosync.sync.books.run_status import RunStatus
 
@@ -196,7 +198,7 @@ async def status(session: AsyncSession, *, tenant_id: int, circuit: str = "close
 
 
 async def list_conflicts(
-    session: AsyncSession, *, tenant_id: int, status: str, after_id: int, limit: int
+    session: AsyncSession, *, tenant_id: int, status: ConflictStatus, after_id: int, limit: int
 ) -> Page[SyncConflict]:
     return await _connection_page(
         session,
@@ -213,6 +215,23 @@ async def resolve_conflict(
 ) -> SyncConflict:
     """Closes an open conflict with the chosen value, written as a new local version (which
     the next run pushes) unless the entity already holds it."""
+    conflict = await _open_conflict(session, conflict_id, tenant_id=tenant_id)
+    chosen = {"local": conflict.local, "remote": conflict.remote}.get(choice, value)
+    _check_value(conflict.field, chosen)
+    await _write_local(session, conflict, chosen, tenant_id=tenant_id)
+    now = utc_now()
+    conflict.status = ConflictStatus.RESOLVED
+    conflict.resolved_at = now
+    conflict.resolution = {"choice": choice, "value": chosen, "at": iso_utc(now)}
+    await session.flush()
+    return conflict
+
+
+async def _open_conflict(
+    session: AsyncSession, conflict_id: int, *, tenant_id: int
+) -> SyncConflict:
+    """The tenant's conflict, locked for the change; `NotFoundError` for an unknown one (or
+    another tenant's), `ConflictError` when it is no longer open."""
     missing = f"conflict {conflict_id}"
     connection_id = await _connection(session, tenant_id=tenant_id, missing=missing)
     conflict = await queries.get_conflict(
@@ -220,16 +239,8 @@ async def resolve_conflict(
     )
     if conflict is None:
         raise NotFoundError(f"{missing} not found")
-    if conflict.status != "open":
-        raise ConflictError(f"{missing} is already resolved")
-    chosen = {"local": conflict.local, "remote": conflict.remote}.get(choice, value)
-    _check_value(conflict.field, chosen)
-    await _write_local(session, conflict, chosen, tenant_id=tenant_id)
-    now = utc_now()
-    conflict.status = "resolved"
-    conflict.resolved_at = now
-    conflict.resolution = {"choice": choice, "value": chosen, "at": _iso(now)}
-    await session.flush()
+    if conflict.status != ConflictStatus.OPEN:
+        raise ConflictError(f"{missing} is already {conflict.status}")
     return conflict
 
 
@@ -274,10 +285,6 @@ async def _write_local(
         )
     except NotFoundError:
         raise gone from None
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # -- history and quarantine ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response
 from pydantic import Field
@@ -12,6 +12,7 @@ from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cur
 from todosync.errors import ValidationFailed
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
+from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.schemas import (
     ConflictOut,
     ConflictPage,
@@ -42,8 +43,9 @@ _ENTITY_PATTERN = rf"^(list|item):{ids.CANONICAL_ID}$"
 
 
 class ConflictQuery(PageQuery):
-    status: Literal["open", "resolved"] = Field(
-        default="open", description="Open (the default) or resolved conflicts."
+    status: ConflictStatus = Field(
+        default=ConflictStatus.OPEN,
+        description="Open (the default), resolved, dismissed or obsolete conflicts.",
     )
 
 

@@ -1,9 +1,10 @@
 """The conflict inbox: open conflicts with base, local and remote values and the automatic
-winner, resolved per field; resolved ones with their resolution (the audit trail)."""
+winner, resolved per field; closed ones (resolved, dismissed, obsolete) with their
+resolution (the audit trail)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,6 +16,7 @@ from todosync.dashboard.errors import DashboardRoute
 from todosync.dashboard.render import PREFIX
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
+from todosync.sync.books.conflict_status import ConflictStatus
 
 __all__ = ["router"]
 
@@ -29,7 +31,7 @@ async def conflicts_page(
     request: Request,
     db: deps.Session,
     viewer: access.CurrentViewer,
-    status: Literal["open", "resolved"] = "open",
+    status: ConflictStatus = ConflictStatus.OPEN,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
     """Oldest first, like `GET /api/sync/conflicts`."""

@@ -140,8 +140,9 @@ class SyncConflict(Base):
     remote: Mapped[Any] = mapped_column(JSON, nullable=True)
     winner: Mapped[str] = mapped_column(String(8))
     skew_s: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(String(8), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # a ConflictStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # when it was closed (resolved, dismissed or obsolete), and how: see `sync.service`
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.store.models import Connection, TodoItem, TodoList
 from todosync.sync.books import run_status
+from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.models import (
     SyncConflict,
     SyncLog,
@@ -203,7 +204,7 @@ async def count_open_conflicts(session: AsyncSession, *, connection_id: int) -> 
         session,
         SyncConflict,
         SyncConflict.connection_id == connection_id,
-        SyncConflict.status == "open",
+        SyncConflict.status == ConflictStatus.OPEN,
     )
 
 
@@ -245,7 +246,12 @@ async def _count(session: AsyncSession, model: Any, *conditions: Any) -> int:
 
 
 async def page_conflicts(
-    session: AsyncSession, *, connection_id: int, status: str, after_id: int, limit: int
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    status: ConflictStatus,
+    after_id: int,
+    limit: int,
 ) -> Sequence[SyncConflict]:
     statement = (
         sa.select(SyncConflict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -9,14 +10,18 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.clock import utc_now
+from todosync.clock import iso_utc, utc_now
+from todosync.store.models import TodoItem, TodoList
 from todosync.sync.books import lease, run_status
+from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.models import SyncConflict, SyncLease, SyncLog, SyncRun
 from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
+    "OBSOLETE_ACTION",
     "add_conflicts",
     "add_log_entries",
+    "close_obsolete_conflicts",
     "create_run",
     "delete_runs",
     "finish_run",
@@ -29,6 +34,9 @@ __all__ = [
 _LOG_TABLE = cast(sa.Table, SyncLog.__table__)
 
 ABANDONED = "abandoned"
+# the log's action when a run closes an entity's conflicts as obsolete (at most 16 characters:
+# the column's width)
+OBSOLETE_ACTION = "obsolete"
 
 
 async def create_run(
@@ -96,6 +104,98 @@ async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any
 async def add_conflicts(session: AsyncSession, conflicts: Sequence[dict[str, Any]]) -> None:
     if conflicts:
         await session.execute(sa.insert(SyncConflict), list(conflicts))
+
+
+async def close_obsolete_conflicts(
+    session: AsyncSession, *, connection_id: int, tenant_id: int, run_id: int, now: datetime
+) -> int:
+    """Closes the connection's open conflicts whose list or item is gone (soft-deleted or
+    purged locally, or an item whose list is) as `obsolete`, in one UPDATE, and logs one
+    entry per entity on the run, so that its history shows why; returns how many it closed.
+
+    With no open conflict this costs one query on the index of (connection, status)."""
+    closing = {"by": "sync", "run_id": run_id, "at": iso_utc(now)}
+
+    def because(reason: str) -> sa.ColumnElement[Any]:
+        # a resolution shaped like a person's (`at` alike), saying who closed it and why
+        return sa.literal({**closing, "reason": reason}, SyncConflict.resolution.type)
+
+    resolution = sa.case(
+        (SyncConflict.kind == "list", because("the list was deleted")),
+        (sa.exists(_items(TodoList.deleted_at.is_not(None))), because("its list was deleted")),
+        else_=because("the item was deleted"),
+    )
+    statement = (
+        sa.update(SyncConflict)
+        .where(SyncConflict.connection_id == connection_id)
+        .where(SyncConflict.status == ConflictStatus.OPEN, _entity_gone(tenant_id))
+        .values(status=ConflictStatus.OBSOLETE, resolved_at=now, resolution=resolution)
+        .returning(
+            SyncConflict.kind, SyncConflict.local_id, SyncConflict.field, SyncConflict.resolution
+        )
+        .execution_options(synchronize_session=False)
+    )
+    closed = (await session.execute(statement)).all()
+    await add_log_entries(
+        session, _obsolete_log(closed, connection_id=connection_id, run_id=run_id, now=now)
+    )
+    return len(closed)
+
+
+def _items(*conditions: Any) -> sa.Select[int]:
+    """The conflict's item (correlated), joined with its list, where `conditions` hold."""
+    return (
+        sa.select(TodoItem.id)
+        .join(TodoList, TodoList.id == TodoItem.list_id)
+        .where(TodoItem.id == SyncConflict.local_id, *conditions)
+    )
+
+
+def _entity_gone(tenant_id: int) -> sa.ColumnElement[bool]:
+    """No live list (for a list's conflict), or no live item in a live list (an item's)."""
+    live_list = sa.exists().where(
+        TodoList.id == SyncConflict.local_id,
+        TodoList.tenant_id == tenant_id,
+        TodoList.deleted_at.is_(None),
+    )
+    live_item = sa.exists(
+        _items(
+            TodoItem.tenant_id == tenant_id,
+            TodoItem.deleted_at.is_(None),
+            TodoList.deleted_at.is_(None),
+        )
+    )
+    return sa.or_(
+        sa.and_(SyncConflict.kind == "list", ~live_list),
+        sa.and_(SyncConflict.kind == "item", ~live_item),
+    )
+
+
+def _obsolete_log(
+    closed: Sequence[sa.Row[str, int, str, Any]], *, connection_id: int, run_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    """One log entry per entity, naming the fields whose conflicts were closed."""
+    fields: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
+    reasons: dict[tuple[str, int], str] = {}
+    for kind, local_id, field, resolution in closed:
+        fields[kind, local_id].add(field)
+        reasons[kind, local_id] = resolution["reason"]
+    return [
+        {
+            "connection_id": connection_id,
+            "run_id": run_id,
+            "at": now,
+            "kind": kind,
+            "local_id": local_id,
+            "external_id": None,
+            "action": OBSOLETE_ACTION,
+            "side": "ledger",
+            "fields": sorted(fields[kind, local_id]),
+            "outcome": "ok",
+            "reason": f"open conflicts closed as obsolete: {reasons[kind, local_id]}",
+        }
+        for kind, local_id in sorted(fields)
+    ]
 
 
 async def reap_abandoned(
