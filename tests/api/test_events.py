@@ -201,10 +201,15 @@ def test_a_cli_sync_in_another_process_reaches_the_stream(
     assert next(ours) == "run.started"
 
 
+@pytest.mark.parametrize(("verb", "body"), [("resolve", {"choice": "remote"}), ("dismiss", None)])
 async def test_resolving_a_conflict_is_streamed(
-    server_url: str, tenant: TenantToken, engine: AsyncEngine
+    server_url: str,
+    tenant: TenantToken,
+    engine: AsyncEngine,
+    verb: str,
+    body: dict[str, str] | None,
 ) -> None:
-    """`POST .../resolve` streams `conflict.resolved` with the conflict's id."""
+    """`POST .../resolve` and `.../dismiss` stream `conflict.resolved` with the id."""
     async with db_engine.create_sessionmaker(engine).begin() as session:
         todo = await service.create_list(session, tenant_id=tenant.tenant_id, name="Old")
         conflict = SyncConflict(
@@ -218,9 +223,9 @@ async def test_resolving_a_conflict_is_streamed(
     def scenario() -> Sse:
         with event_stream(server_url, tenant) as events:
             response = httpx.post(
-                f"{server_url}/api/sync/conflicts/{conflict_id}/resolve",
+                f"{server_url}/api/sync/conflicts/{conflict_id}/{verb}",
                 headers=tenant.headers,
-                json={"choice": "remote"},
+                json=body,
                 timeout=10,
             )
             assert response.status_code == 200, response.text

@@ -195,6 +195,11 @@ async def test_quarantine_lists_and_replays(
     assert_problem(await client.post(f"/api/sync/quarantine/{row_id}/replay"), 404)
 
 
+async def test_dismissing_an_unknown_conflict_is_a_404(client: httpx.AsyncClient) -> None:
+    """A conflict id that names no conflict of the tenant's is a 404 problem."""
+    assert_problem(await client.post("/api/sync/conflicts/424242/dismiss"), 404)
+
+
 async def test_another_tenant_sees_nothing(
     client: httpx.AsyncClient,
     other_client: httpx.AsyncClient,
@@ -219,6 +224,7 @@ async def test_another_tenant_sees_nothing(
     assert_problem(
         await other_client.post(f"/api/sync/conflicts/{conflict_id}/resolve", json=resolve), 404
     )
+    assert_problem(await other_client.post(f"/api/sync/conflicts/{conflict_id}/dismiss"), 404)
     assert_problem(await other_client.post("/api/sync"), 409)
     status = (await other_client.get("/api/sync/status")).json()
     assert status["last_run"] is None
@@ -234,6 +240,7 @@ async def test_sync_routes_need_a_token(anonymous_client: httpx.AsyncClient) -> 
         ("GET", "/api/sync/status"),
         ("GET", "/api/sync/conflicts"),
         ("POST", "/api/sync/conflicts/1/resolve"),
+        ("POST", "/api/sync/conflicts/1/dismiss"),
         ("GET", "/api/sync/history?entity=list:1"),
         ("GET", "/api/sync/quarantine"),
         ("POST", "/api/sync/quarantine/1/replay"),
@@ -282,6 +289,7 @@ async def test_malformed_ids_are_404(client: httpx.AsyncClient, run_id: str) -> 
     """A path id that is not a canonical id from 1 to 2^63-1 names no run: 404."""
     assert_problem(await client.get(f"/api/sync/runs/{run_id}"), 404)
     assert_problem(await client.post(f"/api/sync/quarantine/{run_id}/replay"), 404)
+    assert_problem(await client.post(f"/api/sync/conflicts/{run_id}/dismiss"), 404)
 
 
 async def test_a_trigger_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,5 @@
 """The conflict inbox in a real browser: per-field resolution, its audit trail, and the
-next run pushing the chosen values."""
+next run pushing the chosen values; dismissing a conflict, and the obsolete ones."""
 
 from __future__ import annotations
 
@@ -103,3 +103,44 @@ async def test_a_refused_value_shows_the_api_message(
     assert "Traceback" not in await page.content()
     open_now = (await api.get("/api/sync/conflicts")).json()["data"]
     assert len(open_now) == 2
+
+
+async def test_a_conflict_is_dismissed_and_a_deleted_items_one_turns_obsolete(
+    page: Page,
+    tenant: TenantToken,
+    local: LocalSide,
+    fake_external: FakeExternal,
+    api: httpx.AsyncClient,
+) -> None:
+    """Dismiss closes one conflict without changing the list; the conflict of an item
+    deleted afterwards is closed by the next run, and each closed tab says how."""
+    list_id, item_id = await _two_conflicts(local, fake_external, api)
+    before = (await api.get(f"/api/todolists/{list_id}")).json()
+    await browse.sign_in(page, tenant.token)
+    await browse.go(page, "Conflicts")
+
+    name_card = page.locator("article.conflict", has_text=f"list #{list_id} · name")
+    await name_card.get_by_role("button", name="Dismiss").click()
+
+    await expect(page.get_by_role("status")).to_contain_text(f"list #{list_id} keeps its name")
+    await expect(page.locator("article.conflict")).to_have_count(1)
+    assert (await api.get(f"/api/todolists/{list_id}")).json() == before
+    await page.get_by_role("link", name="Dismissed").click()
+    dismissed = page.locator("article.conflict")
+    await expect(dismissed).to_have_count(1)
+    await expect(dismissed).to_contain_text(f"list #{list_id} · name")
+    await expect(dismissed).to_contain_text("from the dashboard")
+    await expect(dismissed.get_by_role("button")).to_have_count(0)
+
+    deleted = await api.delete(f"/api/todolists/{list_id}/items/{item_id}")
+    assert deleted.status_code == 204
+    run = await browse.synced(api)
+    await page.get_by_role("link", name="Obsolete").click()
+    obsolete = page.locator("article.conflict")
+    await expect(obsolete).to_have_count(1)
+    await expect(obsolete).to_contain_text(f"item #{item_id} · description")
+    await expect(obsolete).to_contain_text(f"the item was deleted; closed by run #{run['id']}")
+    await page.get_by_role("link", name="Open").click()
+    await expect(page.locator("#no-conflicts")).to_have_text("No open conflicts.")
+    await browse.go(page, "Overview")
+    await expect(page.locator("#card-conflicts .big")).to_have_text("0")

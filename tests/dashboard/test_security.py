@@ -18,6 +18,7 @@ from todosync.auth import service as auth_service
 CHANGES = [
     ("/dashboard/actions/sync", {}),
     ("/dashboard/conflicts/1/resolve", {"choice": "local"}),
+    ("/dashboard/conflicts/1/dismiss", {}),
     ("/dashboard/quarantine/1/replay", {}),
     ("/dashboard/quarantine/replay-all", {}),
 ]

@@ -1,6 +1,6 @@
 """What the sync API does, over `sync.queries` and `store.service`: read runs, logs,
-conflicts and quarantine of the tenant's connection, queue runs, resolve conflicts (the sync
-itself closes obsolete ones: `sync.books.runs.close_obsolete_conflicts`).
+conflicts and quarantine of the tenant's connection, queue runs, resolve and dismiss
+conflicts (the sync itself closes obsolete ones: `sync.books.runs.close_obsolete_conflicts`).
 
 A tenant without a connection has nothing: empty pages, `NotFoundError` for any id, and a
 `ConflictError` when it asks for a run. Functions flush but never commit.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from todosync.sync.books.run_status import RunStatus
 __all__ = [
     "Page",
     "Status",
+    "dismiss_conflict",
     "get_run",
     "list_conflicts",
     "list_history",
@@ -223,6 +224,20 @@ async def resolve_conflict(
     conflict.status = ConflictStatus.RESOLVED
     conflict.resolved_at = now
     conflict.resolution = {"choice": choice, "value": chosen, "at": iso_utc(now)}
+    await session.flush()
+    return conflict
+
+
+async def dismiss_conflict(
+    session: AsyncSession, conflict_id: int, *, tenant_id: int, by: Literal["api", "dashboard"]
+) -> SyncConflict:
+    """Closes an open conflict as it stands (the automatic winner stays) without changing
+    any data; `by` says from where (`api`, `dashboard`) in its resolution."""
+    conflict = await _open_conflict(session, conflict_id, tenant_id=tenant_id)
+    now = utc_now()
+    conflict.status = ConflictStatus.DISMISSED
+    conflict.resolved_at = now
+    conflict.resolution = {"by": by, "at": iso_utc(now)}
     await session.flush()
     return conflict
 

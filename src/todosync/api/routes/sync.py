@@ -178,6 +178,23 @@ async def resolve_conflict(
     return ConflictOut.of(row)
 
 
+@router.post("/conflicts/{conflict_id}/dismiss", responses=problems.responses(404, 409))
+async def dismiss_conflict(
+    conflict_id: ids.ConflictId,
+    session: deps.Session,
+    tenant_id: deps.TenantId,
+    services: deps.ServicesDep,
+    background: BackgroundTasks,
+) -> ConflictOut:
+    """Closes an open conflict as it stands: the automatic winner stays, no data changes."""
+    row = await service.dismiss_conflict(session, conflict_id, tenant_id=tenant_id, by="api")
+    # after the response, hence after the commit, like a resolution
+    background.add_task(
+        services.observer.conflict_resolved, tenant_id=tenant_id, conflict_id=row.id
+    )
+    return ConflictOut.of(row)
+
+
 @router.get("/history", responses=problems.responses(422))
 async def entity_history(
     session: deps.Session,

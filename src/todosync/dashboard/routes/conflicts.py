@@ -1,6 +1,6 @@
 """The conflict inbox: open conflicts with base, local and remote values and the automatic
-winner, resolved per field; closed ones (resolved, dismissed, obsolete) with their
-resolution (the audit trail)."""
+winner, resolved or dismissed per field; closed ones (resolved, dismissed, obsolete) with
+their resolution (the audit trail)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,23 @@ async def resolve(
     message = (
         f"Conflict #{conflict.id} resolved: {conflict.kind} #{conflict.local_id} keeps {kept} "
         f"for {conflict.field}; the next run pushes it if it changed."
+    )
+    return access.renderer(request).redirect(
+        request, f"{PREFIX}/conflicts", session=viewer.session, flash=message
+    )
+
+
+@router.post("/conflicts/{conflict_id}/dismiss")
+async def dismiss(
+    request: Request, conflict_id: ConflictId, db: deps.Session, viewer: access.CheckedViewer
+) -> Response:
+    """Closes a conflict as it stands; no data changes."""
+    conflict = await service.dismiss_conflict(
+        db, conflict_id, tenant_id=viewer.tenant_id, by="dashboard"
+    )
+    message = (
+        f"Conflict #{conflict.id} dismissed: {conflict.kind} #{conflict.local_id} keeps its "
+        f"{conflict.field} as it is; nothing changes."
     )
     return access.renderer(request).redirect(
         request, f"{PREFIX}/conflicts", session=viewer.session, flash=message
