@@ -129,7 +129,7 @@ async def test_a_conflict_is_dismissed_and_a_deleted_items_one_turns_obsolete(
     dismissed = page.locator("article.conflict")
     await expect(dismissed).to_have_count(1)
     await expect(dismissed).to_contain_text(f"list #{list_id} · name")
-    await expect(dismissed).to_contain_text("from the dashboard")
+    await expect(dismissed).to_contain_text("through the dashboard")
     await expect(dismissed.get_by_role("button")).to_have_count(0)
 
     deleted = await api.delete(f"/api/todolists/{list_id}/items/{item_id}")
