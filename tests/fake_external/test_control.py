@@ -123,6 +123,8 @@ def test_config_changes_only_the_given_fields(control: httpx.Client) -> None:
         "page_size": 3,
         "item_create": False,
         "bump_list_on_item_change": True,
+        "validation": True,
+        "empty_patch_bumps": False,
     }
 
 
