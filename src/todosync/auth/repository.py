@@ -15,6 +15,7 @@ __all__ = [
     "add_token",
     "end_session",
     "find_tokens",
+    "get_tenant_by_name",
     "get_tenant_id_by_name",
     "get_token_by_hash",
     "is_session_ended",
@@ -27,6 +28,12 @@ __all__ = [
 async def get_tenant_id_by_name(session: AsyncSession, *, name: str) -> int | None:
     """The id of the tenant called `name`, if there is one."""
     statement = sa.select(Tenant.id).where(Tenant.name == name)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_tenant_by_name(session: AsyncSession, *, name: str) -> Tenant | None:
+    """The tenant called `name`, if there is one."""
+    statement = sa.select(Tenant).where(Tenant.name == name)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -78,9 +85,13 @@ async def list_tokens(session: AsyncSession) -> Sequence[tuple[ApiToken, str]]:
 
 
 async def live_token_tenant_id(session: AsyncSession, *, token_hash: str) -> int | None:
-    """The tenant of the unrevoked token with this hash, if there is one."""
-    statement = sa.select(ApiToken.tenant_id).where(
-        ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+    """The tenant of the unrevoked token with this hash, if there is one and the tenant is
+    not disabled."""
+    statement = (
+        sa.select(ApiToken.tenant_id)
+        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+        .where(Tenant.disabled_at.is_(None))
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

@@ -21,6 +21,7 @@ __all__ = [
     "TokenInfo",
     "authenticate",
     "authenticate_hash",
+    "check_tenant_name",
     "create_token",
     "end_session",
     "is_session_ended",
@@ -59,12 +60,19 @@ async def create_token(session: AsyncSession, *, tenant: str | None = None) -> s
 
 
 async def _tenant_id(session: AsyncSession, name: str) -> int:
+    check_tenant_name(name)
+    found = await repository.get_tenant_by_name(session, name=name)
+    if found is not None and found.disabled_at is not None:
+        raise ValidationFailed(f"tenant {name} is disabled: its tokens would not work")
+    if found is not None:
+        return found.id
+    return await repository.add_tenant(session, name=name, now=utc_now())
+
+
+def check_tenant_name(name: str) -> None:
+    """`ValidationFailed` unless `name` can name a tenant."""
     if not name.strip() or len(name) > MAX_TENANT_NAME_LENGTH:
         raise ValidationFailed(f"a tenant name has 1 to {MAX_TENANT_NAME_LENGTH} characters")
-    found = await repository.get_tenant_id_by_name(session, name=name)
-    if found is not None:
-        return found
-    return await repository.add_tenant(session, name=name, now=utc_now())
 
 
 async def revoke_token(session: AsyncSession, *, token: str) -> Revoked:

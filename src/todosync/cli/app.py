@@ -4,27 +4,18 @@ call a service and translate its errors into one line on stderr and an exit code
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import Annotated
 
-import sqlalchemy.exc
 import typer
 
 from todosync import config
-from todosync.errors import TodosyncError
+from todosync.cli import common, tenants
+from todosync.cli.common import EXIT_ERROR, EXIT_USAGE, fail, handle_errors, load_settings
 
 __all__ = ["app", "fail", "handle_errors", "main"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 app = typer.Typer(
     name="todosync",
@@ -41,50 +32,10 @@ quarantine_app = typer.Typer(
     help="Quarantined and dead-lettered entities of the sync.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(tenants.app, name="tenants")
 
 HostOption = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
-
-
-def fail(message: str, *, code: int = EXIT_ERROR) -> NoReturn:
-    """Prints one line on stderr and exits with `code`."""
-    typer.echo(f"todosync: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turns the errors a user can cause into one line and exit code 1, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except config.SettingsError as exc:
-            fail(f"configuration: {exc}")
-        except sqlalchemy.exc.OperationalError as exc:
-            fail(f"database unreachable: {_first_line(exc.orig or exc)}")
-        except sqlalchemy.exc.DBAPIError as exc:
-            fail(f"database error: {_first_line(exc.orig or exc)}")
-        except TodosyncError as exc:
-            fail(str(exc))
-        except OSError as exc:
-            fail(_first_line(exc))
-
-    return wrapper
-
-
-def load_settings() -> config.Settings:
-    """The settings, with logging set up as they say (to stderr)."""
-    from todosync import logging as todosync_logging
-
-    settings = config.load_settings()
-    todosync_logging.configure(level=settings.log_level, json_format=settings.log_format == "json")
-    return settings
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 @db_app.command("upgrade")
@@ -130,7 +81,7 @@ def sync(
     from todosync.sync import engine
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     request = engine.RunRequest(
         trigger="cli",
         list_id=list_id,
@@ -166,7 +117,7 @@ def verify(
     from todosync.sync import verify as verify_mod
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
 
     async def run() -> list[verify_mod.Drift]:
         async with runner.open_engine(settings) as eng:
@@ -199,7 +150,7 @@ def quarantine_list(
     from todosync.cli import quarantine as quarantine_cli
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     entries = asyncio.run(quarantine_cli.list_all(settings))
     if as_json:
         typer.echo(json.dumps({"data": entries}, ensure_ascii=False))
@@ -223,7 +174,7 @@ def quarantine_replay(
     if (quarantine_id is None) == (not replay_all):
         fail("give an ID or --all (not both)", code=EXIT_USAGE)
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     target = None if replay_all else quarantine_id
     count = asyncio.run(quarantine_cli.replay(settings, quarantine_id=target))
     typer.echo(f"{count} released for the next run", err=True)
@@ -239,27 +190,6 @@ def _register_fake_external() -> None:
 _register_fake_external()
 
 
-class SchemaNotCurrent(TodosyncError):
-    """The database has not been migrated to this version's schema."""
-
-
-def _require_current_schema(settings: config.Settings) -> None:
-    """Fails early, with the remedy, when the schema is missing or behind."""
-    # Alembic logs its plugins and context at INFO: noise on stderr for a schema check.
-    alembic_log = logging.getLogger("alembic")
-    previous = alembic_log.level
-    alembic_log.setLevel(logging.WARNING)
-    try:
-        from todosync.db import migrate
-
-        current = migrate.current_revision(settings.database_url)
-        head = migrate.head_revision(settings.database_url)
-    finally:
-        alembic_log.setLevel(previous)
-    if current != head:
-        raise SchemaNotCurrent("the database schema is not current; run `todosync db upgrade`")
-
-
 @tokens_app.command("create")
 @handle_errors
 def tokens_create(
@@ -273,7 +203,7 @@ def tokens_create(
     from todosync.auth import service as auth_service
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     token = asyncio.run(
         runtime.in_transaction(settings, lambda s: auth_service.create_token(s, tenant=tenant))
     )
@@ -319,8 +249,8 @@ def tokens_revoke(
             code=EXIT_USAGE,
         )
     settings = load_settings()
-    _require_current_schema(settings)
-    secret = _read_secret(token_file) if token_file is not None else None
+    common.require_current_schema(settings)
+    secret = common.read_secret(token_file) if token_file is not None else None
 
     async def revoke(session: AsyncSession) -> auth_service.Revoked:
         if secret is not None:
@@ -331,12 +261,6 @@ def tokens_revoke(
     if outcome is auth_service.Revoked.UNKNOWN:
         fail("unknown token")
     typer.echo(f"token {outcome.value}", err=True)
-
-
-def _read_secret(path: Path) -> str:
-    """The stripped content of `path`, or of standard input for `-`."""
-    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    return text.strip()
 
 
 @tokens_app.command("list")
@@ -351,7 +275,7 @@ def tokens_list(
     from todosync.auth import service as auth_service
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     found = asyncio.run(runtime.in_transaction(settings, auth_service.list_tokens))
     if as_json:
         typer.echo(json.dumps({"data": [t.as_json() for t in found]}, ensure_ascii=False))
@@ -370,7 +294,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     from todosync.app import create_app
 
     settings = load_settings()
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     if settings.external_api_token is None:
         # Not an error (an external API may need no token), but the usual cause of a 401.
         logging.getLogger("todosync.serve").warning(
@@ -396,7 +320,7 @@ def worker() -> None:
 
     settings = load_settings()
     queue.require_postgres(settings.database_url)
-    _require_current_schema(settings)
+    common.require_current_schema(settings)
     asyncio.run(worker_process.run(settings))
 
 

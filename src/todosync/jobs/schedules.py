@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.store.models import Connection
+from todosync.store.models import Connection, Tenant
 from todosync.sync.books.models import SyncSchedule
 
 __all__ = [
@@ -25,10 +25,13 @@ __all__ = [
 
 
 async def primary_connections(session: AsyncSession) -> list[tuple[int, int]]:
-    """(connection id, tenant id) of each tenant's connection: the oldest, as the sync API
-    takes it."""
-    statement = sa.select(sa.func.min(Connection.id), Connection.tenant_id).group_by(
-        Connection.tenant_id
+    """(connection id, tenant id) of each enabled tenant's connection: the oldest, as the
+    sync API takes it."""
+    statement = (
+        sa.select(sa.func.min(Connection.id), Connection.tenant_id)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .where(Tenant.disabled_at.is_(None))  # a disabled tenant's connections do not sync
+        .group_by(Connection.tenant_id)
     )
     return [
         (connection_id, tenant_id) for connection_id, tenant_id in await session.execute(statement)

@@ -30,6 +30,9 @@ class Tenant(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # set by `todosync tenants disable`: its tokens stop working, its connections stop
+    # syncing, its data stays
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ApiToken(Base):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import iso_utc, utc_now
-from todosync.store.models import TodoItem, TodoList
+from todosync.store.models import Connection, TodoItem, TodoList
 from todosync.sync.books import lease, run_status
 from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.models import SyncConflict, SyncLease, SyncLog, SyncRun
@@ -24,6 +24,7 @@ __all__ = [
     "close_obsolete_conflicts",
     "create_run",
     "delete_runs",
+    "fail_queued_runs",
     "finish_run",
     "mark_running",
     "old_run_ids",
@@ -280,3 +281,17 @@ async def delete_runs(session: AsyncSession, ids: Sequence[int]) -> None:
         sa.update(SyncConflict).where(SyncConflict.run_id.in_(ids)).values(run_id=None)
     )
     await session.execute(sa.delete(SyncRun).where(SyncRun.id.in_(ids)))
+
+
+async def fail_queued_runs(
+    session: AsyncSession, *, tenant_id: int, reason: str, now: datetime
+) -> None:
+    """Marks every queued run of the tenant's connections failed with `reason` (a running
+    one finishes: its lease and the engine end it)."""
+    connections = sa.select(Connection.id).where(Connection.tenant_id == tenant_id)
+    await session.execute(
+        sa.update(SyncRun)
+        .where(SyncRun.connection_id.in_(connections), SyncRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.FAILED, reason=reason, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
