@@ -123,6 +123,14 @@ class Entity:
 @dataclass
 class TodoList(Entity):
     items: list[Entity] = field(default_factory=list)
+    # the item whose remote write last moved the list's `updated_at` (None: its own rename
+    # or an item's delete did): while that item stands changed remotely, the list's time is
+    # the item's, and when its name changed remotely is unknown
+    bumped_by: Entity | None = None
+
+    def remote_time_unknown(self) -> bool:
+        item = self.bumped_by
+        return item is not None and item.remote is not None and item.remote != item.base
 
 
 @dataclass
@@ -273,9 +281,12 @@ def _merge(entity: Entity, outcome: Outcome) -> None:
         elif here == was:
             merged.append(there)
         else:
-            # changed on both sides: the entity written later wins (the remote side on a tie)
+            # changed on both sides: the entity written later wins (the remote side on a tie);
+            # a list whose remote time is an item's loses to the local write, whose is known
             outcome.conflicts += 1
-            merged.append(here if entity.local_t > entity.remote_t else there)
+            unknown = isinstance(entity, TodoList) and entity.remote_time_unknown()
+            local_later = unknown or entity.local_t > entity.remote_t
+            merged.append(here if local_later else there)
     outcome.calls += tuple(merged) != remote  # one PATCH
     entity.agree(tuple(merged))
 
@@ -474,6 +485,8 @@ class SyncMachine(RuleBasedStateMachine):
         else:
             self.fake.update_list(remote_list_id(self.fake.state(), old), name=name)
         lst.write(side, (name,), self._tick())
+        if side == "remote":
+            lst.bumped_by = None  # the list's time is its own rename's
 
     def _add_item(self, side: Side, lst: TodoList, *, done: bool) -> None:
         name, description = _name(lst, side), self._text("item ")
@@ -536,6 +549,7 @@ class SyncMachine(RuleBasedStateMachine):
         item.write(side, value, t)
         if side == "remote":
             lst.remote_t = t
+            lst.bumped_by = item if value is not None else None
 
     def _local_list_id(self, name: str) -> int:
         return self.env.run(self.local.list_ids())[name]
