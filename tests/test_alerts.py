@@ -147,7 +147,11 @@ async def test_called_once_per_transition(
     assert receiver.states == [("ok", "failed"), ("failed", "degraded"), ("degraded", "ok")]
     first = receiver.bodies[0]
     assert first["event"] == "sync.state_changed"
-    assert first["connection_id"] == 1
+    assert (first["tenant"], first["connection"], first["connection_id"]) == (
+        "default",
+        "default",
+        1,
+    )
     assert isinstance(first["run_id"], int)
     assert FAKE_TOKEN not in json.dumps(receiver.bodies)
 

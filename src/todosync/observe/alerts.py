@@ -6,12 +6,14 @@ A connection's alert state is its last finished (non-dry) run's status when that
 signal, the quarantine). When a run finishes in another state than the run before it, the
 process that ran it (runs of a connection never overlap) posts
 
-    {"event": "sync.state_changed", "connection_id": 1, "run_id": 42,
-     "state": "failed", "previous": "ok", "reason": "...", "at": "2026-...Z"}
+    {"event": "sync.state_changed", "tenant": "default", "connection": "default",
+     "connection_id": 1, "run_id": 42, "state": "failed", "previous": "ok",
+     "reason": "...", "at": "2026-...Z"}
 
 with retries (stamina: network errors and 5xx/429 from the receiver, backing off), in the
-background so the run never waits for it. The body carries ids and the run's reason (which
-never holds a secret), no tenant data.
+background so the run never waits for it. The body names the tenant and the connection (an
+operator with several must know whose sync broke), with ids and the run's reason (which
+never holds a secret); no list or item data.
 """
 
 from __future__ import annotations
@@ -114,8 +116,11 @@ async def _transition(
     previous = alert_state(rows[1].status) if len(rows) > 1 else "ok"
     if state == previous:
         return None
+    tenant, connection = await queries.connection_names(session, connection_id=connection_id)
     return {
         "event": "sync.state_changed",
+        "tenant": tenant,
+        "connection": connection,
         "connection_id": connection_id,
         "run_id": run_id,
         "state": state,

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from todosync.store.models import Connection, TodoItem, TodoList
+from todosync.store.models import Connection, Tenant, TodoItem, TodoList
 from todosync.sync.books import run_status
 from todosync.sync.books.conflict_status import ConflictStatus
 from todosync.sync.books.models import (
@@ -30,6 +30,7 @@ from todosync.sync.books.run_status import RunStatus
 __all__ = [
     "QUEUED",
     "changed_entities",
+    "connection_names",
     "connection_of",
     "count_open_conflicts",
     "count_pending_changes",
@@ -69,6 +70,17 @@ async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
     """The tenant's connection (the oldest, should it ever have several), or None."""
     statement = sa.select(sa.func.min(Connection.id)).where(Connection.tenant_id == tenant_id)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def connection_names(session: AsyncSession, *, connection_id: int) -> tuple[str, str]:
+    """(tenant name, connection name) of a connection: what an operator knows it by."""
+    statement = (
+        sa.select(Tenant.name, Connection.name)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .where(Connection.id == connection_id)
+    )
+    tenant, connection = (await session.execute(statement)).one()
+    return tenant, connection
 
 
 # -- runs ----------------------------------------------------------------------------------------
