@@ -5,6 +5,7 @@ keyboard alone."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
@@ -51,6 +52,19 @@ async def test_a_dry_run_of_one_list_shows_the_plan_and_changes_nothing(
     assert fake_external.request_count() == 1
 
 
+async def _held_run(
+    local: LocalSide, fake_external: FakeExternal, api: httpx.AsyncClient
+) -> dict[str, Any]:
+    """Three synced lists, then an emptied remote side: the run that meets it is held."""
+    for n in range(3):
+        await local.create_list(f"List {n}", [f"item {n}"])
+    await browse.synced(api)
+    fake_external.load_state([])
+    held: dict[str, Any] = await browse.synced(api)
+    assert held["status"] == "held"
+    return held
+
+
 async def test_a_held_run_runs_again_with_mass_deletes_allowed(
     page: Page,
     tenant: TenantToken,
@@ -60,12 +74,7 @@ async def test_a_held_run_runs_again_with_mass_deletes_allowed(
 ) -> None:
     """A run that met an emptied remote side is held with its reason; "Allow mass delete"
     says what it risks, then deletes locally what was deleted remotely."""
-    for n in range(3):
-        await local.create_list(f"List {n}")
-    await browse.synced(api)
-    fake_external.load_state([])
-    held = await browse.synced(api)
-    assert held["status"] == "held"
+    held = await _held_run(local, fake_external, api)
 
     await browse.sign_in(page, tenant.token)
     await browse.go(page, "Runs")  # the list says why, too
@@ -89,12 +98,7 @@ async def test_a_held_run_restores_the_external_side_from_here(
 ) -> None:
     """The other way on from a held run (a reset external account): "Restore the external
     side" says what it does, then creates the lists there again and deletes nothing here."""
-    for n in range(3):
-        await local.create_list(f"List {n}", [f"item {n}"])
-    await browse.synced(api)
-    fake_external.load_state([])
-    held = await browse.synced(api)
-    assert held["status"] == "held"
+    held = await _held_run(local, fake_external, api)
 
     await browse.sign_in(page, tenant.token)
     await page.goto(f"/dashboard/runs/{held['id']}")

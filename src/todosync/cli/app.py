@@ -199,14 +199,9 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token and print it, alone, on stdout (it is not shown again)."""
-    from todosync import runtime
     from todosync.auth import service as auth_service
 
-    settings = load_settings()
-    common.require_current_schema(settings)
-    token = asyncio.run(
-        runtime.in_transaction(settings, lambda s: auth_service.create_token(s, tenant=tenant))
-    )
+    token = common.run_in_transaction(lambda s: auth_service.create_token(s, tenant=tenant))
     typer.echo(token)
 
 
@@ -236,7 +231,6 @@ def tokens_revoke(
     it in a file or on standard input."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from todosync import runtime
     from todosync.auth import service as auth_service
     from todosync.auth import tokens
 
@@ -248,8 +242,6 @@ def tokens_revoke(
             "(`todosync tokens list`), or pass it with --token-file (- for stdin)",
             code=EXIT_USAGE,
         )
-    settings = load_settings()
-    common.require_current_schema(settings)
     secret = common.read_secret(token_file) if token_file is not None else None
 
     async def revoke(session: AsyncSession) -> auth_service.Revoked:
@@ -257,7 +249,7 @@ def tokens_revoke(
             return await auth_service.revoke_token(session, token=secret)
         return await auth_service.revoke_token_named(session, name=name or "")
 
-    outcome = asyncio.run(runtime.in_transaction(settings, revoke))
+    outcome = common.run_in_transaction(revoke)
     if outcome is auth_service.Revoked.UNKNOWN:
         fail("unknown token")
     typer.echo(f"token {outcome.value}", err=True)
@@ -271,12 +263,9 @@ def tokens_list(
     """List API tokens: id, tenant, shown prefix, created, revoked (never the token)."""
     import json
 
-    from todosync import runtime
     from todosync.auth import service as auth_service
 
-    settings = load_settings()
-    common.require_current_schema(settings)
-    found = asyncio.run(runtime.in_transaction(settings, auth_service.list_tokens))
+    found = common.run_in_transaction(auth_service.list_tokens)
     if as_json:
         typer.echo(json.dumps({"data": [t.as_json() for t in found]}, ensure_ascii=False))
         return

@@ -3,18 +3,22 @@ schema check."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy.exc
 import typer
 
 from todosync import config
 from todosync.errors import TodosyncError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
     "EXIT_ERROR",
@@ -26,10 +30,12 @@ __all__ = [
     "load_settings",
     "read_secret",
     "require_current_schema",
+    "run_in_transaction",
 ]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -102,3 +108,13 @@ def read_secret(path: Path) -> str:
     """The stripped content of `path`, or of standard input for `-`."""
     text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     return text.strip()
+
+
+def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Loads the settings, checks the schema, and runs `work` in one transaction (a one-off
+    command's whole job)."""
+    from todosync import runtime
+
+    settings = load_settings()
+    require_current_schema(settings)
+    return asyncio.run(runtime.in_transaction(settings, work))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
-from todosync.cli.common import handle_errors, load_settings, require_current_schema
+from todosync.cli.common import handle_errors, run_in_transaction
 
 __all__ = ["app"]
 
@@ -24,14 +23,9 @@ NameArgument = Annotated[str, typer.Argument(help="The tenant's name.", show_def
 def create(name: NameArgument) -> None:
     """Create a tenant (an existing name is an error); `tokens create --tenant` gives it a
     token."""
-    from todosync import runtime
     from todosync.tenancy import service
 
-    settings = load_settings()
-    require_current_schema(settings)
-    tenant_id = asyncio.run(
-        runtime.in_transaction(settings, lambda s: service.create_tenant(s, name=name))
-    )
+    tenant_id = run_in_transaction(lambda s: service.create_tenant(s, name=name))
     typer.echo(f"tenant {name} created (id {tenant_id})", err=True)
 
 
@@ -41,12 +35,9 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """List tenants: id, name, live tokens, connections, created, disabled."""
-    from todosync import runtime
     from todosync.tenancy import service
 
-    settings = load_settings()
-    require_current_schema(settings)
-    found = asyncio.run(runtime.in_transaction(settings, service.list_tenants))
+    found = run_in_transaction(service.list_tenants)
     if as_json:
         typer.echo(json.dumps({"data": [t.as_json() for t in found]}, ensure_ascii=False))
         return
@@ -63,14 +54,9 @@ def list_(
 def disable(name: NameArgument) -> None:
     """Disable a tenant: its tokens stop working (a running `serve` may accept them for
     TODOSYNC_TOKEN_CACHE_SECONDS more), its connection stops syncing, its data stays."""
-    from todosync import runtime
     from todosync.tenancy import service
 
-    settings = load_settings()
-    require_current_schema(settings)
-    changed = asyncio.run(
-        runtime.in_transaction(settings, lambda s: service.disable_tenant(s, name=name))
-    )
+    changed = run_in_transaction(lambda s: service.disable_tenant(s, name=name))
     typer.echo(f"tenant {name} {'disabled' if changed else 'was already disabled'}", err=True)
 
 
@@ -78,12 +64,7 @@ def disable(name: NameArgument) -> None:
 @handle_errors
 def enable(name: NameArgument) -> None:
     """Enable a disabled tenant again: its tokens work and its connection syncs."""
-    from todosync import runtime
     from todosync.tenancy import service
 
-    settings = load_settings()
-    require_current_schema(settings)
-    changed = asyncio.run(
-        runtime.in_transaction(settings, lambda s: service.enable_tenant(s, name=name))
-    )
+    changed = run_in_transaction(lambda s: service.enable_tenant(s, name=name))
     typer.echo(f"tenant {name} {'enabled' if changed else 'was not disabled'}", err=True)
