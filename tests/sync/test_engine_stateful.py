@@ -43,13 +43,12 @@ from hypothesis.stateful import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.fixtures.database import delete_test_rows
 from tests.fixtures.fake_external import FakeExternal
 from tests.sync.harness import LocalSide, Snapshot, remote_item_id, remote_list_id, remote_snapshot
 from todosync import config
 from todosync.db import engine as db_engine
-from todosync.db import registry
 from todosync.external.client import ExternalClient
-from todosync.store import models
 from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
 
@@ -67,7 +66,6 @@ _DONE = st.lists(st.booleans(), max_size=3)  # the completed flags of a new list
 _WHAT = st.sampled_from(["description", "completed"])  # the item field an edit changes
 _LIST_CHANGES = ["rename", "add item", "edit item"]  # what counts as an edit of a list
 # Rows the migrations create; the machine starts each example from them alone.
-_KEEP = {"tenants": models.DEFAULT_TENANT_ID, "connections": models.DEFAULT_CONNECTION_ID}
 
 CI_SETTINGS = settings(
     max_examples=30,
@@ -317,11 +315,7 @@ class Env:
         # no pooled connection of the last example carries over into this one
         self.run(self.engine.dispose())
         with self.blocking_engine.begin() as connection:
-            for table in reversed(registry.metadata().sorted_tables):
-                statement = sa.delete(table)
-                if table.name in _KEEP:
-                    statement = statement.where(table.c.id != _KEEP[table.name])
-                connection.execute(statement)
+            delete_test_rows(connection)
         self.fake.reset()
 
     def close(self) -> None:
