@@ -3,6 +3,7 @@ next run pushing the chosen values; dismissing a conflict, and the obsolete ones
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -28,8 +29,10 @@ async def _two_conflicts(
     remote_list = remote_list_id(state, "Groceries")
     remote_item = remote_item_id(state, "Groceries", "Milk")
     fake_external.update_item(remote_list, remote_item, description="Soy milk")
-    # renamed after the item's edit: the list's time is its own rename's (NOTES.md, "Merge
-    # and conflicts": a list time that is an edited item's decides no rename)
+    # renamed after the item's edit, in a later millisecond: the list's time is its own
+    # rename's (NOTES.md, "Merge and conflicts": a list time that is an edited item's, to the
+    # millisecond, decides no rename)
+    await asyncio.sleep(0.01)
     fake_external.update_list(remote_list, name="Remote groceries")
     run = await browse.synced(api)
     assert run["counts"]["conflicts"] == 2

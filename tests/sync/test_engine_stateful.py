@@ -477,6 +477,9 @@ class SyncMachine(RuleBasedStateMachine):
         if side == "local":
             self.env.run(self.local.rename_list(self._local_list_id(old), name))
         else:
+            # a later millisecond than any item write before it: a list time equal to an
+            # edited item's is read as that item's (NOTES.md, "Merge and conflicts")
+            time.sleep(0.002)
             self.fake.update_list(remote_list_id(self.fake.state(), old), name=name)
         lst.write(side, (name,), self._tick())
         if side == "remote":
