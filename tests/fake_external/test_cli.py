@@ -89,6 +89,7 @@ def test_command_serves_with_its_options_until_interrupted() -> None:
         "--item-create-extension",
         "--no-validation",
         "--empty-patch-bumps",
+        "--no-bump-list-on-item-write",  # the name for --no-bump-list-on-item-change
     ]
     env = {**os.environ, "TODOSYNC_FAKE_TOKEN": "cli-token"}
     with subprocess.Popen(
@@ -111,7 +112,7 @@ def test_command_serves_with_its_options_until_interrupted() -> None:
         "clock_offset_s": 60.0,
         "page_size": 2,
         "item_create": True,
-        "bump_list_on_item_change": True,
+        "bump_list_on_item_change": False,
         "validation": False,
         "empty_patch_bumps": True,
     }

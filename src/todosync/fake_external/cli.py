@@ -70,7 +70,12 @@ def run(
         bool, typer.Option(help="Offer POST /todolists/{id}/todoitems.")
     ] = False,
     bump_list_on_item_change: Annotated[
-        bool, typer.Option(help="An item change also bumps its list's updated_at.")
+        bool,
+        typer.Option(
+            "--bump-list-on-item-change/--no-bump-list-on-item-change",
+            "--bump-list-on-item-write/--no-bump-list-on-item-write",
+            help="An item change also bumps its list's updated_at.",
+        ),
     ] = True,
     validation: Annotated[
         bool, typer.Option(help="Check request bodies (off: store nulls and wrong types).")
