@@ -48,8 +48,9 @@ async def test_an_old_backup_keeps_what_both_sides_hold_and_restores_the_rest(
     pushes back what is missing, keeps the remote copies that exist (with a remote edit made
     since), and imports what only the backup has."""
     await _synced(local, run_sync)
-    state = fake_external.state()
-    kept = state[:2]
+    # by name: the first sync's POSTs run concurrently, so the fake holds them in any order
+    by_name = {todo["name"]: todo for todo in fake_external.state()}
+    kept = [by_name["List 00"], by_name["List 01"]]
     kept[0]["name"] = "List 00 edited remotely"
     kept[1]["items"] = kept[1]["items"][:1]
     backup_only = {"id": "from-backup", "name": "Only in the backup", "items": []}
