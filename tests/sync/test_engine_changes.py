@@ -158,6 +158,8 @@ async def test_the_later_write_wins_a_conflict_and_it_is_recorded(
     list_id = await _synced(fake_external, local, run_sync)
     earlier: Side = "remote" if later == "local" else "local"
     await _rename(earlier, fake_external, local, list_id, f"by {earlier}")
+    # a later millisecond: writes in the same one tie, and a tie goes to the remote side
+    await asyncio.sleep(0.01)
     await _rename(later, fake_external, local, list_id, f"by {later}")
 
     report = await run_sync()
