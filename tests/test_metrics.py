@@ -17,6 +17,7 @@ from tests.fixtures.store import make_item, make_list
 from todosync import config, runtime
 from todosync.app import create_app
 from todosync.external.client import ExternalClient
+from todosync.external.errors import Unreachable
 from todosync.sync.books.models import SyncConflict, SyncQuarantine, SyncRun
 from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
@@ -166,14 +167,33 @@ async def test_run_counters_never_go_down_when_old_runs_are_purged(
     assert value(await scrape(anonymous_client), "todosync_sync_runs_total", **labels) == 3
 
 
-@pytest.mark.parametrize(("state", "expected"), [("closed", 0), ("open", 1), ("half_open", 1)])
-def test_circuit_gauge_follows_the_breaker(state: str, expected: float) -> None:
-    """`todosync_circuit_open` reads the breaker at scrape time: 1 unless it is closed."""
+async def test_circuit_gauge_counts_the_connections_whose_breaker_is_open(
+    sessionmaker: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """`todosync_circuit_open` reads the connections' breakers at scrape time: 0 while all
+    are closed, 1 once one connection's external API (nothing listens on its port) opened
+    its breaker."""
     from todosync.observe.metrics import Metrics
+    from todosync.tenancy.clients import ConnectionClients
 
+    settings = config.Settings(
+        database_url=database_url,
+        external_api_url="http://127.0.0.1:9",  # the discard port: refused
+        external_max_attempts=1,
+        breaker_failure_threshold=1,
+    )
+    clients = ConnectionClients(settings=settings, sessionmaker=sessionmaker)
     found = Metrics()
-    found.track_circuit(lambda: state)
-    assert found.registry.get_sample_value("todosync_circuit_open") == expected
+    found.track_circuits(clients.open_circuits)
+    try:
+        client = await clients.client_for(1)
+        assert found.registry.get_sample_value("todosync_circuit_open") == 0
+        with pytest.raises(Unreachable):
+            await client.pull()
+        assert clients.circuit_state(1) == "open"
+        assert found.registry.get_sample_value("todosync_circuit_open") == 1
+    finally:
+        await clients.aclose()
 
 
 async def test_dry_runs_are_plans_not_syncs(

@@ -7,6 +7,7 @@ URL or token may be in it.
 
 from __future__ import annotations
 
+import base64
 import enum
 import ipaddress
 import os
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "TODOSYNC_"
-_SECRET_FIELDS = ("external_api_token", "session_secret", "alert_webhook_url")
+_SECRET_FIELDS = ("external_api_token", "session_secret", "alert_webhook_url", "secret_key")
 
 
 # A key that signs session cookies: shorter ones can be guessed offline from one cookie.
@@ -132,6 +133,9 @@ class Settings(BaseSettings):
     external_api_url: str = "http://127.0.0.1:8100"
     external_api_token: SecretStr | None = None
     session_secret: SecretStr | None = None
+    # Fernet keys (comma-separated, newest first) that encrypt the connections' external API
+    # tokens in the database; the first encrypts, every one decrypts (see `tenancy.secrets`)
+    secret_key: SecretStr | None = None
     # a dashboard session ends this long after its sign-in, however busy it is
     session_lifetime_seconds: float = Field(default=24 * 3600, gt=0)
 
@@ -144,6 +148,8 @@ class Settings(BaseSettings):
     sync_interval_mode: IntervalMode = IntervalMode.FIXED
     sync_interval_min_seconds: float = Field(default=10.0, gt=0)
     sync_interval_max_seconds: float = Field(default=600.0, gt=0)
+    # sync runs one process carries out at once (each connection's runs stay one at a time)
+    max_concurrent_runs: int = Field(default=4, ge=1, le=64)
     lease_ttl_seconds: float = Field(default=15.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     # how long `serve` remembers a live API token (so a revoked one works that much longer)
@@ -197,6 +203,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SESSION_SECRET_BYTES} bytes long")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
+        if not keys or not all(_is_fernet_key(key) for key in keys):
+            raise ValueError(
+                "must be one or more Fernet keys, comma-separated (make one with "
+                "`todosync secrets new-key`)"
+            )
+        return value
+
     @field_validator("alert_webhook_url")
     @classmethod
     def _http_webhook(cls, value: SecretStr | None) -> SecretStr | None:
@@ -227,6 +246,14 @@ class Settings(BaseSettings):
         del file_secret_settings  # replaced by the *_FILE source
         assert isinstance(env_settings, EnvSettingsSource)
         return (init_settings, env_settings, _SecretFileSource(settings_cls), dotenv_settings)
+
+
+def _is_fernet_key(key: str) -> bool:
+    """32 bytes in URL-safe base64, as `cryptography.fernet.Fernet.generate_key()` makes them."""
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (ValueError, UnicodeEncodeError):
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

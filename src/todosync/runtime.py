@@ -9,11 +9,12 @@ Decided here, once: the database engine (statement parameters hidden in error me
 gate for the others), the token cache and the failed-token throttle, the metrics, the
 live-event bus, the alert notifier and the run observer that feeds them, and who carries
 runs out: an in-process dispatcher (and scheduler), or, in the distributed mode, jobs for
-`todosync worker` processes (`enqueue_jobs`).
+`todosync worker` processes (`enqueue_jobs`), and the external clients, one per connection
+(`tenancy.clients`).
 
 A process that runs syncs without serving (`todosync sync` and `verify`, `todosync worker`)
 gets its parts from `sync_process(settings)` instead: the engine (decided the same way), the
-external client and the run observer, all closed on exit.
+external clients and the run observer, all closed on exit.
 
 Life cycle: `start()` and `stop()`, called by the app's lifespan. An engine handed in by the
 caller (tests, a process that shares one) is the caller's to dispose; one built here is
@@ -34,11 +35,11 @@ from todosync.auth.throttle import FailureThrottle
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
 from todosync.db import sessions
-from todosync.external.client import ExternalClient
 from todosync.jobs import queue
 from todosync.jobs.dispatcher import Dispatcher
 from todosync.jobs.scheduler import Scheduler
 from todosync.observe import alerts, events, metrics, observers
+from todosync.tenancy.clients import ConnectionClients
 
 T = TypeVar("T")
 
@@ -60,16 +61,16 @@ class Services:
     events: events.EventBus
     notifier: alerts.Notifier | None
     observer: observers.Observers
+    clients: ConnectionClients
     dispatcher: Dispatcher | None
     scheduler: Scheduler | None
     enqueue_jobs: bool
     """Runs are jobs for `todosync worker` processes (the distributed mode)."""
     owns_engine: bool
 
-    @property
-    def circuit(self) -> str:
-        """The external API's circuit in this process ("closed" when it runs no syncs)."""
-        return "closed" if self.dispatcher is None else str(self.dispatcher.circuit_state)
+    def circuit_of(self, connection_id: int) -> str:
+        """The connection's circuit breaker in this process ("closed" when it runs no syncs)."""
+        return self.clients.circuit_state(connection_id)
 
     def request_stop(self) -> None:
         """Asks the run in progress to stop between two actions (from a signal handler: it
@@ -91,6 +92,7 @@ class Services:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         await self.events.aclose()
+        await self.clients.aclose()
         if self.notifier is not None:
             await self.notifier.aclose()
         if self.owns_engine:
@@ -121,17 +123,15 @@ def build(
     observer = observers.Observers(
         bus=bus, metrics=found_metrics, notifier=notifier, sessionmaker=sessionmaker
     )
+    clients = ConnectionClients(
+        settings=settings, sessionmaker=sessionmaker, on_request=found_metrics.observe_request
+    )
     runs = (
-        Dispatcher(
-            sessionmaker=sessionmaker,
-            settings=settings,
-            observer=observer,
-            on_request=found_metrics.observe_request,
-        )
+        Dispatcher(sessionmaker=sessionmaker, settings=settings, clients=clients, observer=observer)
         if dispatcher
         else None
     )
-    found_metrics.track_circuit(lambda: "closed" if runs is None else runs.circuit_state)
+    found_metrics.track_circuits(clients.open_circuits)
     return Services(
         settings=settings,
         engine=engine,
@@ -146,6 +146,7 @@ def build(
         events=bus,
         notifier=notifier,
         observer=observer,
+        clients=clients,
         dispatcher=runs,
         scheduler=(
             Scheduler(
@@ -173,25 +174,24 @@ class SyncParts:
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
-    client: ExternalClient
+    clients: ConnectionClients
     observer: observers.Observers
 
 
 @asynccontextmanager
 async def sync_process(settings: Settings) -> AsyncIterator[SyncParts]:
-    """The database engine, the external client and the run observer (live events through
+    """The database engine, the external clients and the run observer (live events through
     NOTIFY on PostgreSQL, the alert webhook) of a CLI sync or a worker; closed on exit."""
     engine = _engine(settings)
     sessionmaker = db_engine.create_sessionmaker(engine)
+    clients = ConnectionClients(settings=settings, sessionmaker=sessionmaker)
     try:
-        async with (
-            ExternalClient.from_settings(settings) as client,
-            observers.for_process(settings, sessionmaker=sessionmaker) as observer,
-        ):
+        async with observers.for_process(settings, sessionmaker=sessionmaker) as observer:
             yield SyncParts(
-                settings=settings, sessionmaker=sessionmaker, client=client, observer=observer
+                settings=settings, sessionmaker=sessionmaker, clients=clients, observer=observer
             )
     finally:
+        await clients.aclose()
         await engine.dispose()
 
 

@@ -1,8 +1,9 @@
 """`todosync worker`: one worker process of the distributed mode, on PGQueuer.
 
-It runs sync jobs (`jobs.handlers`), at most two at a time, and takes part in two cron
-schedules that PGQueuer hands to one worker at a time: the tick (every second: periodic runs,
-adoption of queued runs without a job) and hourly housekeeping.
+It runs sync jobs (`jobs.handlers`), at most `TODOSYNC_MAX_CONCURRENT_RUNS` at a time (a job
+whose connection is busy is retried later, so a hanging connection holds one slot), and takes
+part in two cron schedules that PGQueuer hands to one worker at a time: the tick (every second:
+periodic runs, adoption of queued runs without a job) and hourly housekeeping.
 
 Liveness: PGQueuer renews each job's heartbeat while it runs; a job whose worker fell silent
 for `LEASE_TTL_SECONDS` (the same figure after which a run lease is taken over) is picked
@@ -42,8 +43,6 @@ TICK_ENTRYPOINT = "todosync.tick"
 HOUSEKEEPING_ENTRYPOINT = "todosync.housekeeping"
 _EVERY_SECOND = "* * * * * *"  # croniter's sixth field is the second
 _HOURLY = "23 * * * *"
-# Each worker runs at most this many jobs at once (PGQueuer's least with one job per fetch).
-_CONCURRENT_JOBS = 2
 # Longest wait for a NOTIFY before looking at the queue anyway: a stalled job (its worker died)
 # sends none, so this bounds how long after `LEASE_TTL_SECONDS` it is picked up again.
 _MAX_POLL_S = 5.0
@@ -69,7 +68,7 @@ async def run(settings: Settings) -> None:
         ):
             jobs = SyncJobs(
                 sessionmaker=parts.sessionmaker,
-                client=parts.client,
+                clients=parts.clients,
                 settings=settings,
                 observer=parts.observer,
             )
@@ -124,7 +123,8 @@ async def _work(pgq: PgQueuer, jobs: SyncJobs, *, settings: Settings) -> None:
     work = asyncio.create_task(
         pgq.run(
             batch_size=1,
-            max_concurrent_tasks=_CONCURRENT_JOBS,
+            # PGQueuer wants at least two (one job per fetch)
+            max_concurrent_tasks=max(2, settings.max_concurrent_runs),
             heartbeat_timeout=timedelta(seconds=settings.lease_ttl_seconds),
             dequeue_timeout=timedelta(seconds=min(_MAX_POLL_S, settings.lease_ttl_seconds / 2)),
         ),

@@ -83,14 +83,16 @@ async def test_disabling_fails_queued_runs_and_stops_the_schedule(
             dry_run=False,
             allow_mass_delete=False,
         )
-        assert await schedules.primary_connections(session) == [(1, DEFAULT_TENANT_ID)]
+        assert await schedules.schedulable_connections(session) == [
+            schedules.Schedulable(1, DEFAULT_TENANT_ID, None)
+        ]
         await service.disable_tenant(session, name="default")
     async with sessionmaker() as session:
         failed = (
             await session.execute(sa.select(SyncRun).where(SyncRun.id == run.id))
         ).scalar_one()
         assert (failed.status, failed.reason) == ("failed", "its tenant was disabled")
-        assert await schedules.primary_connections(session) == []
+        assert await schedules.schedulable_connections(session) == []
     async with sessionmaker() as session:
         with pytest.raises(ValidationFailed, match="disabled"):
             await make_tenant_token(session, name="default")

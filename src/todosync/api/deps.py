@@ -10,7 +10,7 @@ after passing the app's write gate (on SQLite, one writing request at a time per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
@@ -108,12 +108,12 @@ def throttled(request: Request, throttle: FailureThrottle) -> Iterator[None]:
 TenantId = Annotated[int, Depends(authenticated)]
 
 
-def circuit_of(services: ServicesDep) -> str:
-    """The state of the external API's circuit breaker in this process."""
-    return services.circuit
+def circuit_of(services: ServicesDep) -> Callable[[int], str]:
+    """How to read a connection's circuit breaker in this process."""
+    return services.circuit_of
 
 
-Circuit = Annotated[str, Depends(circuit_of)]
+Circuit = Annotated[Callable[[int], str], Depends(circuit_of)]
 
 
 async def require_json(request: Request) -> None:

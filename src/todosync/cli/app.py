@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from todosync import config
-from todosync.cli import common, tenants
+from todosync.cli import common, connections, tenants
 from todosync.cli.common import EXIT_ERROR, EXIT_USAGE, fail, handle_errors, load_settings
 
 __all__ = ["app", "fail", "handle_errors", "main"]
@@ -33,8 +33,16 @@ quarantine_app = typer.Typer(
 )
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(tenants.app, name="tenants")
+app.add_typer(connections.app, name="connections")
+app.add_typer(connections.secrets_app, name="secrets")
 
 HostOption = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant", help="The tenant's name; default: the default tenant.", show_default=False
+    ),
+]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
 
 
@@ -69,6 +77,7 @@ def sync(
         help="The external account was reset: push the local data again for what is missing "
         "remotely, instead of deleting it here.",
     ),
+    tenant: TenantOption = None,
 ) -> None:
     """Run one sync now: pull, merge, push. Exit 0 ok, 3 partial or held, 4 degraded, 1 failed."""
     import asyncio
@@ -92,9 +101,11 @@ def sync(
     out = Console(stderr=True)
     if sys.stdout.isatty() and not as_json:
         with sync_console.progress_bar(out) as progress:
-            report = asyncio.run(runner.run_once(settings, request, progress=progress))
+            report = asyncio.run(
+                runner.run_once(settings, request, tenant=tenant, progress=progress)
+            )
     else:
-        report = asyncio.run(runner.run_once(settings, request))
+        report = asyncio.run(runner.run_once(settings, request, tenant=tenant))
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
     else:
@@ -108,6 +119,7 @@ def sync(
 @handle_errors
 def verify(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    tenant: TenantOption = None,
 ) -> None:
     """Compare both sides field by field. Exit 0 when they agree, 3 on drift."""
     import asyncio
@@ -120,7 +132,7 @@ def verify(
     common.require_current_schema(settings)
 
     async def run() -> list[verify_mod.Drift]:
-        async with runner.open_engine(settings) as eng:
+        async with runner.open_engine(settings, tenant=tenant) as eng:
             return await verify_mod.verify(
                 eng.sessionmaker,
                 eng.client,
@@ -143,6 +155,7 @@ def verify(
 @handle_errors
 def quarantine_list(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    tenant: TenantOption = None,
 ) -> None:
     """List quarantined entities (invalid remote data, dead letters), oldest first."""
     import json
@@ -151,7 +164,7 @@ def quarantine_list(
 
     settings = load_settings()
     common.require_current_schema(settings)
-    entries = asyncio.run(quarantine_cli.list_all(settings))
+    entries = asyncio.run(quarantine_cli.list_all(settings, tenant=tenant))
     if as_json:
         typer.echo(json.dumps({"data": entries}, ensure_ascii=False))
         return
@@ -167,6 +180,7 @@ def quarantine_replay(
         int | None, typer.Argument(metavar="ID", help="The entity's id in `quarantine list`.")
     ] = None,
     replay_all: bool = typer.Option(False, "--all", help="Replay every quarantined entity."),
+    tenant: TenantOption = None,
 ) -> None:
     """Release quarantined entities: the next sync run tries them afresh."""
     from todosync.cli import quarantine as quarantine_cli
@@ -176,7 +190,7 @@ def quarantine_replay(
     settings = load_settings()
     common.require_current_schema(settings)
     target = None if replay_all else quarantine_id
-    count = asyncio.run(quarantine_cli.replay(settings, quarantine_id=target))
+    count = asyncio.run(quarantine_cli.replay(settings, quarantine_id=target, tenant=tenant))
     typer.echo(f"{count} released for the next run", err=True)
 
 

@@ -9,19 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync import runtime
 from todosync.config import Settings
-from todosync.store import models
 from todosync.sync import service
 from todosync.sync.schemas import QuarantineOut
+from todosync.tenancy import service as tenancy
 
 __all__ = ["describe", "list_all", "replay"]
 
 _PAGE = 200
 
 
-async def list_all(settings: Settings, *, tenant_id: int = models.DEFAULT_TENANT_ID) -> list[Any]:
-    """Every quarantined entity of the tenant, oldest first, as the API shows them (JSON-ready)."""
+async def list_all(settings: Settings, *, tenant: str | None = None) -> list[Any]:
+    """Every quarantined entity of the tenant called `tenant` (None: the default tenant),
+    oldest first, as the API shows them (JSON-ready)."""
 
     async def work(session: AsyncSession) -> list[Any]:
+        tenant_id = await tenancy.tenant_id_named(session, tenant)
         found: list[Any] = []
         after = 0
         while True:
@@ -37,12 +39,13 @@ async def list_all(settings: Settings, *, tenant_id: int = models.DEFAULT_TENANT
 
 
 async def replay(
-    settings: Settings, *, quarantine_id: int | None, tenant_id: int = models.DEFAULT_TENANT_ID
+    settings: Settings, *, quarantine_id: int | None, tenant: str | None = None
 ) -> int:
-    """Releases one quarantined entity (NotFoundError if unknown), or all of them when
-    `quarantine_id` is None, for the next run; returns how many."""
+    """Releases one quarantined entity of the tenant (NotFoundError if unknown), or all of
+    them when `quarantine_id` is None, for the next run; returns how many."""
 
     async def work(session: AsyncSession) -> int:
+        tenant_id = await tenancy.tenant_id_named(session, tenant)
         if quarantine_id is None:
             return await service.replay_all_quarantined(session, tenant_id=tenant_id)
         await service.replay_quarantined(session, quarantine_id, tenant_id=tenant_id)

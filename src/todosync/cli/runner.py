@@ -1,5 +1,5 @@
-"""Runs the sync from the command line (`todosync sync`, `verify`): an engine over the parts
-that `runtime.sync_process` builds and closes."""
+"""Runs the sync from the command line (`todosync sync`, `verify`): an engine for one tenant's
+connection over the parts that `runtime.sync_process` builds and closes."""
 
 from __future__ import annotations
 
@@ -11,27 +11,38 @@ from todosync.config import Settings
 from todosync.sync.apply.executor import Progress
 from todosync.sync.books.report import RunReport
 from todosync.sync.engine import EngineOptions, RunRequest, SyncEngine
+from todosync.tenancy import connections
 
 __all__ = ["open_engine", "run_once"]
 
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, *, progress: Progress | None = None
+    settings: Settings, *, tenant: str | None = None, progress: Progress | None = None
 ) -> AsyncIterator[SyncEngine]:
-    """A sync engine over the process's parts (`runtime.sync_process`), closed on exit."""
+    """A sync engine for the connection of `tenant` (None: the default tenant), over the
+    process's parts (`runtime.sync_process`), closed on exit. A disabled tenant or connection
+    is refused."""
     async with runtime.sync_process(settings) as parts:
+        async with parts.sessionmaker() as session:
+            found = await connections.runnable_connection(session, tenant=tenant)
         yield SyncEngine(
             sessionmaker=parts.sessionmaker,
-            client=parts.client,
+            client=await parts.clients.client_for(found.connection_id),
             options=EngineOptions.from_settings(settings),
+            connection_id=found.connection_id,
+            tenant_id=found.tenant_id,
             progress=progress,
             observer=parts.observer,
         )
 
 
 async def run_once(
-    settings: Settings, request: RunRequest, *, progress: Progress | None = None
+    settings: Settings,
+    request: RunRequest,
+    *,
+    tenant: str | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
-    async with open_engine(settings, progress=progress) as engine:
+    async with open_engine(settings, tenant=tenant, progress=progress) as engine:
         return await engine.run(request)

@@ -38,6 +38,7 @@ from todosync.external.schemas import (
     RemoteItem,
     RemoteList,
 )
+from todosync.external.target import Target
 from todosync.external.transport import Call
 
 if TYPE_CHECKING:
@@ -84,12 +85,15 @@ class ExternalClient:
         on_retry: Callable[[resilience.RetryNote], None] | None = None,
         now: Callable[[], datetime] = utc_now,
         max_pages: int = DEFAULT_MAX_PAGES,
+        token_source: str = transport.TOKEN_SETTING,
     ) -> None:
-        self._base = transport.check_base_url(base_url)
+        self._base = transport.check_base_url(base_url, token_source=token_source)
         self._http = http
         self._auth = transport.BearerAuth(token) if token is not None else None
         self._host = self._base.netloc.decode("ascii")
-        self._hint = transport.auth_hint(host=self._host, has_token=token is not None)
+        self._hint = transport.auth_hint(
+            host=self._host, has_token=token is not None, token_source=token_source
+        )
         self._policy = policy
         self._budget = resilience.RetryBudget(total_s=policy.budget_s)
         self._breaker = breaker
@@ -105,12 +109,15 @@ class ExternalClient:
         cls,
         settings: Settings,
         *,
+        target: Target | None = None,
         on_request: RequestHook | None = None,
         on_retry: Callable[[resilience.RetryNote], None] | None = None,
         on_circuit_change: Callable[[CircuitState], None] | None = None,
     ) -> ExternalClient:
-        """A client with the settings' URL, token, timeouts, retries and breaker."""
-        transport.check_base_url(settings.external_api_url)  # before anything is opened
+        """A client with the settings' timeouts, retries and breaker, for `target` (default:
+        the settings' URL and token)."""
+        target = target or Target.from_settings(settings)
+        transport.check_base_url(target.url, url_source=target.url_source)  # before opening
         transport.quiet_http_loggers()
         breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
@@ -119,12 +126,13 @@ class ExternalClient:
         )
         return cls(
             http=transport.build_http(settings),
-            base_url=settings.external_api_url,
-            token=settings.external_api_token,
+            base_url=target.url,
+            token=target.token,
             policy=resilience.RetryPolicy.from_settings(settings),
             breaker=breaker,
             on_request=on_request,
             on_retry=on_retry,
+            token_source=target.token_source,
         )
 
     # -- life cycle and state -----------------------------------------------------------------

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECT_PHASE",
+    "TOKEN_SETTING",
+    "URL_SETTING",
     "BearerAuth",
     "Call",
     "auth_hint",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 TOKEN_SETTING = "TODOSYNC_EXTERNAL_API_TOKEN"  # noqa: S105 -- the variable's name, not a token
-_URL_SETTING = "TODOSYNC_EXTERNAL_API_URL"
+URL_SETTING = "TODOSYNC_EXTERNAL_API_URL"
 
 CONNECT_PHASE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Failures that prove the request was never sent: safe to retry even for a POST."""
@@ -82,21 +84,24 @@ class Call:
         return f"{self.method} {self.url.path}"
 
 
-def check_base_url(url: str) -> httpx.URL:
+def check_base_url(
+    url: str, *, url_source: str = URL_SETTING, token_source: str = TOKEN_SETTING
+) -> httpx.URL:
     """The API's base URL, ending in `/`; https unless the host is loopback, no credentials.
+    Errors name `url_source`, where the URL was set (a setting, a command's option).
 
     `Settings` checks this already; the client checks again because it may be built directly.
     """
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
-        raise SettingsError(f"{_URL_SETTING}: not a valid URL") from None
+        raise SettingsError(f"{url_source}: not a valid URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise SettingsError(f"{_URL_SETTING}: must be an http(s) URL")
+        raise SettingsError(f"{url_source}: must be an http(s) URL")
     if parsed.scheme == "http" and not is_loopback_host(parsed.host):
-        raise SettingsError(f"{_URL_SETTING}: must use https:// unless the host is loopback")
+        raise SettingsError(f"{url_source}: must use https:// unless the host is loopback")
     if parsed.userinfo:
-        raise SettingsError(f"{_URL_SETTING}: must not carry credentials; use {TOKEN_SETTING}")
+        raise SettingsError(f"{url_source}: must not carry credentials; use {token_source}")
     path = parsed.path if parsed.path.endswith("/") else f"{parsed.path}/"
     return parsed.copy_with(path=path, query=None, fragment=None)
 
@@ -133,11 +138,13 @@ def quiet_http_loggers() -> None:
             logger.setLevel(logging.WARNING)
 
 
-def auth_hint(*, host: str, has_token: bool) -> str:
-    """What to do about a 401/403, naming the setting and the host, never the token."""
+def auth_hint(*, host: str, has_token: bool, token_source: str = TOKEN_SETTING) -> str:
+    """What to do about a 401/403, naming where the token is set and the host, never the
+    token."""
     if not has_token:
-        return f"no token is set for {host}: set {TOKEN_SETTING} (or {TOKEN_SETTING}_FILE)"
-    return f"{host} refused the token: check {TOKEN_SETTING}"
+        also = f" (or {TOKEN_SETTING}_FILE)" if token_source == TOKEN_SETTING else ""
+        return f"no token is set for {host}: set {token_source}{also}"
+    return f"{host} refused the token: check {token_source}"
 
 
 def error_for_response(

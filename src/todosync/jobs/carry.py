@@ -1,7 +1,8 @@
 """Carrying out one queued run: the one path that the in-process dispatcher (`serve`) and the
 PGQueuer handler (`todosync worker`) share.
 
-`carry_out` runs the queued run through a `SyncEngine` over the process's client. A run whose
+`carry_out` runs the queued run through a `SyncEngine` over its connection's client (one per
+connection and process: `tenancy.clients`). A run whose
 connection is busy (another process holds its lease) stays queued: `carry_out` returns False
 and the caller decides when to come back. A run that cannot be carried out (its list is gone,
 a bug) is recorded `failed` with a reason fit for users: our own errors are worded for them,
@@ -21,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from todosync.clock import utc_now
 from todosync.config import Settings
 from todosync.errors import TodosyncError
-from todosync.external.client import ExternalClient
 from todosync.sync.books import queries
 from todosync.sync.books.models import SyncRun
 from todosync.sync.engine import EngineOptions, RunInProgress, RunRequest, SyncEngine
+from todosync.tenancy.clients import ConnectionClients
 
 if TYPE_CHECKING:
     from todosync.sync.observer import RunObserver
@@ -39,7 +40,7 @@ class Carrier:
     """What a process carries runs out with."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
-    client: ExternalClient
+    clients: ConnectionClients
     settings: Settings
     should_stop: Callable[[], bool]
     observer: RunObserver | None = None
@@ -47,15 +48,6 @@ class Carrier:
 
     async def carry_out(self, run: SyncRun, *, tenant_id: int) -> bool:
         """Runs the queued `run`; False when its connection is busy (it stays queued)."""
-        engine = SyncEngine(
-            sessionmaker=self.sessionmaker,
-            client=self.client,
-            options=EngineOptions.from_settings(self.settings),
-            connection_id=run.connection_id,
-            tenant_id=tenant_id,
-            should_stop=self.should_stop,
-            observer=self.observer,
-        )
         request = RunRequest(
             trigger=run.trigger,
             list_id=run.list_id,
@@ -65,6 +57,15 @@ class Carrier:
             run_id=run.id,
         )
         try:
+            engine = SyncEngine(
+                sessionmaker=self.sessionmaker,
+                client=await self.clients.client_for(run.connection_id),
+                options=EngineOptions.from_settings(self.settings),
+                connection_id=run.connection_id,
+                tenant_id=tenant_id,
+                should_stop=self.should_stop,
+                observer=self.observer,
+            )
             await engine.run(request)
         except RunInProgress:
             log.info("run %s waits: its connection is busy", run.id)

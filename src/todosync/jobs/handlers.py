@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import utc_now
 from todosync.config import Settings
-from todosync.external.client import ExternalClient
 from todosync.jobs import carry, queue, recovery
 from todosync.jobs.scheduler import Scheduler, queue_scheduled_run
 from todosync.logging import best_effort
@@ -41,6 +40,7 @@ from todosync.sync.books import queries, run_status
 from todosync.sync.books.models import SyncRun
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.observer import RunObserver
+from todosync.tenancy.clients import ConnectionClients
 
 __all__ = ["SyncJobs"]
 
@@ -51,21 +51,23 @@ _DATABASE_RETRY = timedelta(seconds=2)
 
 
 class SyncJobs:
-    """The handlers of one worker process, over its database and its external client."""
+    """The handlers of one worker process, over its database and its external clients."""
 
     def __init__(
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
-        client: ExternalClient,
+        clients: ConnectionClients,
         settings: Settings,
         observer: RunObserver | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.client = client
+        self.clients = clients
         self.settings = settings
         self.observer = observer  # live events (NOTIFY) and alerts of the runs done here
         self.stopping = False
+        # PGQueuer takes at least two jobs at once: this keeps the runs to the setting
+        self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         # the worker keeps the tasks of jobs in progress, to cancel them past its shutdown timeout
         self.on_job_start: Callable[[asyncio.Task[Any]], None] = lambda _task: None
         self.on_job_end: Callable[[asyncio.Task[Any]], None] = lambda _task: None
@@ -113,7 +115,7 @@ class SyncJobs:
     async def _carry_out(self, run: SyncRun, *, tenant_id: int) -> None:
         carrier = carry.Carrier(
             sessionmaker=self.sessionmaker,
-            client=self.client,
+            clients=self.clients,
             settings=self.settings,
             should_stop=lambda: self.stopping,
             observer=self.observer,
@@ -121,7 +123,8 @@ class SyncJobs:
             passed_on=(sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError),
         )
         try:
-            done = await carrier.carry_out(run, tenant_id=tenant_id)
+            async with self._slots:
+                done = await carrier.carry_out(run, tenant_id=tenant_id)
         except asyncio.CancelledError:
             # cut short past the shutdown timeout: the engine released its lease
             await asyncio.shield(self._interrupted(run.id))

@@ -1,11 +1,14 @@
 """`Scheduler`: the embedded periodic scheduler, a plain asyncio loop over `SyncSchedule` rows.
 
-Every `SYNC_INTERVAL_SECONDS` (with ±10 % jitter; 0 turns it off) it queues a run with trigger
-`schedule` through one function, `enqueue` (by default `sync.service.queue_run`, so a periodic
-trigger coalesces with a queued run of the same kind exactly as a manual one does; the
-distributed mode passes a function that enqueues a job instead). The first periodic run comes
-one interval after `start()`. With `SYNC_INTERVAL_MODE=adaptive` each interval comes from
-`jobs.adaptive` over the runs of the last few maximum intervals.
+For every enabled connection of every enabled tenant, every interval (the connection's own,
+`connections create --interval`, or `SYNC_INTERVAL_SECONDS`; ±10 % jitter; 0 means no
+periodic runs, and `SYNC_INTERVAL_SECONDS=0` turns the whole scheduler off) it queues a run
+with trigger `schedule` through one function, `enqueue` (by default `sync.service.queue_run`,
+so a periodic trigger coalesces with a queued run of the same kind exactly as a manual one
+does; the distributed mode passes a function that enqueues a job instead). The first
+periodic run comes one interval after `start()`. With `SYNC_INTERVAL_MODE=adaptive` each
+connection's interval comes from `jobs.adaptive` over its own runs of the last few maximum
+intervals, around its own base interval.
 
 The next periodic time lives in the database (`sync_schedules`), so `GET /api/sync/status` shows
 it from any process; it is claimed with a conditional update, so two schedulers over one
@@ -23,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -120,11 +123,12 @@ class Scheduler:
             if not self.enabled:
                 await schedules.clear(session)
                 return
-            for connection_id, _tenant in await schedules.primary_connections(session):
-                interval = await self._interval(session, connection_id, now=now)
+            rows = await schedules.list_schedules(session)
+            for found in await self._scheduled(session, {row.connection_id for row in rows}):
+                interval = await self._interval(session, found, now=now)
                 await schedules.put(
                     session,
-                    connection_id=connection_id,
+                    connection_id=found.connection_id,
                     next_run_at=self._after(now, interval),
                     interval_s=interval,
                     now=now,
@@ -140,14 +144,14 @@ class Scheduler:
         queued = 0
         async with self.sessionmaker.begin() as session:
             rows = {row.connection_id: row for row in await schedules.list_schedules(session)}
-            for connection_id, tenant_id in await schedules.primary_connections(session):
-                row = rows.get(connection_id)
+            for found in await self._scheduled(session, rows.keys()):
+                row = rows.get(found.connection_id)
                 if row is not None and row.next_run_at > now:
                     next_due = min(next_due, row.next_run_at)
                     continue
-                due, won = await self._advance(session, connection_id, row=row, now=now)
+                due, won = await self._advance(session, found, row=row, now=now)
                 if won:
-                    await self.enqueue(session, tenant_id=tenant_id)
+                    await self.enqueue(session, tenant_id=found.tenant_id)
                     queued += 1
                 next_due = min(next_due, due)
         if queued:
@@ -155,12 +159,31 @@ class Scheduler:
             self.on_queued()
         return max(0.0, (next_due - now).total_seconds())
 
+    async def _scheduled(
+        self, session: AsyncSession, have_rows: Collection[int]
+    ) -> list[schedules.Schedulable]:
+        """The connections that take periodic runs (enabled, with an interval above 0); the
+        periodic times of others among `have_rows` are forgotten."""
+        scheduled = [
+            found
+            for found in await schedules.schedulable_connections(session)
+            if self._base_interval(found) > 0
+        ]
+        await schedules.forget(session, set(have_rows) - {s.connection_id for s in scheduled})
+        return scheduled
+
     async def _advance(
-        self, session: AsyncSession, connection_id: int, *, row: SyncSchedule | None, now: datetime
+        self,
+        session: AsyncSession,
+        found: schedules.Schedulable,
+        *,
+        row: SyncSchedule | None,
+        now: datetime,
     ) -> tuple[datetime, bool]:
         """Sets the connection's next periodic time one interval on; True when a due run is
         ours to queue (None `row`: a connection created since start, nothing due yet)."""
-        interval = await self._interval(session, connection_id, now=now)
+        connection_id = found.connection_id
+        interval = await self._interval(session, found, now=now)
         due = self._after(now, interval)
         if row is None:
             await schedules.put(
@@ -193,17 +216,23 @@ class Scheduler:
             log.info("purged %d run(s) older than the retention period", purged)
         return purged
 
-    async def _interval(self, session: AsyncSession, connection_id: int, *, now: datetime) -> float:
+    def _base_interval(self, found: schedules.Schedulable) -> float:
+        return self.settings.sync_interval_seconds if found.interval_s is None else found.interval_s
+
+    async def _interval(
+        self, session: AsyncSession, found: schedules.Schedulable, *, now: datetime
+    ) -> float:
         s = self.settings
+        base_s = self._base_interval(found)
         if s.sync_interval_mode is not IntervalMode.ADAPTIVE:
-            return s.sync_interval_seconds
+            return base_s
         high = max(s.sync_interval_min_seconds, s.sync_interval_max_seconds)
         since = now - timedelta(seconds=high * _LOOKBACK_WINDOWS)
-        seen = await totals.recent_changes(session, connection_id=connection_id, since=since)
+        seen = await totals.recent_changes(session, connection_id=found.connection_id, since=since)
         return adaptive.next_interval(
             [adaptive.Observation(at=at, changes=changes) for at, changes in seen],
             now=now,
-            base_s=s.sync_interval_seconds,
+            base_s=base_s,
             min_s=s.sync_interval_min_seconds,
             max_s=s.sync_interval_max_seconds,
         )

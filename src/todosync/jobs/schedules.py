@@ -5,7 +5,8 @@ Callers own the transaction; functions flush but never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,26 +17,35 @@ from todosync.store.models import Connection, Tenant
 from todosync.sync.books.models import SyncSchedule
 
 __all__ = [
+    "Schedulable",
     "claim",
     "clear",
+    "forget",
     "list_schedules",
-    "primary_connections",
     "put",
+    "schedulable_connections",
 ]
 
 
-async def primary_connections(session: AsyncSession) -> list[tuple[int, int]]:
-    """(connection id, tenant id) of each enabled tenant's connection: the oldest, as the
-    sync API takes it."""
+@dataclass(frozen=True, slots=True)
+class Schedulable:
+    """A connection that takes periodic runs, with its own interval (None: the settings')."""
+
+    connection_id: int
+    tenant_id: int
+    interval_s: float | None
+
+
+async def schedulable_connections(session: AsyncSession) -> list[Schedulable]:
+    """Every enabled connection of every enabled tenant, oldest first (a disabled one, or
+    one of a disabled tenant, does not sync)."""
     statement = (
-        sa.select(sa.func.min(Connection.id), Connection.tenant_id)
+        sa.select(Connection.id, Connection.tenant_id, Connection.interval_s)
         .join(Tenant, Tenant.id == Connection.tenant_id)
-        .where(Tenant.disabled_at.is_(None))  # a disabled tenant's connections do not sync
-        .group_by(Connection.tenant_id)
+        .where(Tenant.disabled_at.is_(None), Connection.disabled_at.is_(None))
+        .order_by(Connection.id)
     )
-    return [
-        (connection_id, tenant_id) for connection_id, tenant_id in await session.execute(statement)
-    ]
+    return [Schedulable(*row) for row in (await session.execute(statement)).all()]
 
 
 async def list_schedules(session: AsyncSession) -> Sequence[SyncSchedule]:
@@ -89,6 +99,15 @@ async def claim(
 async def clear(session: AsyncSession) -> None:
     """Forgets every periodic run (the scheduler is off)."""
     await session.execute(sa.delete(SyncSchedule))
+
+
+async def forget(session: AsyncSession, connection_ids: Collection[int]) -> None:
+    """Forgets the periodic runs of these connections (disabled, or set to no periodic runs),
+    so that the status shows no next run for them."""
+    if connection_ids:
+        await session.execute(
+            sa.delete(SyncSchedule).where(SyncSchedule.connection_id.in_(connection_ids))
+        )
 
 
 def _rowcount(result: Any) -> int:

@@ -7,8 +7,8 @@ Two kinds of series, so that every replica reports the same shared state:
   pending local changes, open conflicts and quarantined entities. Aggregated over all
   connections: `/metrics` needs no token, so it carries no tenant's ids or names.
 - **per process**, kept in the app's own `CollectorRegistry` (no module-global state): external
-  requests and their durations (the external client's `on_request` hook), run durations (the
-  process that ran them) and the circuit breaker of this process's client.
+  requests and their durations (the external clients' `on_request` hook), run durations (the
+  process that ran them) and how many connections' circuit breakers are open in this process.
 
 Counters read from the database shrink when run retention deletes old runs; each `Metrics`
 keeps them monotonic by carrying such drops forward, so `rate()` sees no reset (a scrape that
@@ -34,8 +34,6 @@ __all__ = ["CONTENT_TYPE", "Metrics", "Snapshot", "read_snapshot"]
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 _SIDE_ACTIONS = ("created", "updated", "deleted")
 _OTHER_ACTIONS = ("conflicts", "skipped", "quarantined", "failed")
-# The breaker's half-open state still refuses all but one probe, so it counts as open.
-_OPEN_STATES = frozenset({"open", "half_open"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +167,8 @@ class Metrics:
         )
         self.circuit_open = prometheus_client.Gauge(
             "todosync_circuit_open",
-            "1 while this process's circuit breaker to the external API is open or half-open.",
+            "Connections whose circuit breaker to their external API is open or half-open in "
+            "this process.",
             registry=self.registry,
         )
 
@@ -181,9 +180,9 @@ class Metrics:
     def observe_run(self, *, duration_s: float) -> None:
         self.sync_duration.observe(duration_s)
 
-    def track_circuit(self, state: Callable[[], str]) -> None:
-        """Reads the breaker's state (`state()`) at every scrape."""
-        self.circuit_open.set_function(lambda: 1.0 if state() in _OPEN_STATES else 0.0)
+    def track_circuits(self, open_circuits: Callable[[], int]) -> None:
+        """Reads how many breakers are open (`open_circuits()`) at every scrape."""
+        self.circuit_open.set_function(lambda: float(open_circuits()))
 
     async def render(self, sessionmaker: async_sessionmaker[AsyncSession]) -> bytes:
         """The Prometheus text of this process's series and the database's current state."""

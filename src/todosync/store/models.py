@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from todosync.clock import utc_now
@@ -69,8 +69,14 @@ class Connection(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    # None means "the URL from settings" (the default connection).
+    # None means "the URL and token from settings" (the default connection).
     external_api_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # The external API token, encrypted (`tenancy.secrets`); None: no token is sent.
+    token_ciphertext: Mapped[str | None] = mapped_column(Text, default=None)
+    # Seconds between periodic runs; None: SYNC_INTERVAL_SECONDS, 0: no periodic runs.
+    interval_s: Mapped[float | None] = mapped_column(Float, default=None)
+    # A disabled connection keeps its data and books but is neither scheduled nor run.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     # The `PullResult.body_digest` of a pull that every recorded list digest agrees with
     # (see `sync.settle`); None when unknown.

@@ -126,6 +126,8 @@ async def queue_run(
     connection_id = await queries.connection_of(session, tenant_id=tenant_id)
     if connection_id is None:
         raise ConflictError("this tenant has no connection to an external API")
+    if await queries.connection_disabled(session, connection_id=connection_id):
+        raise ConflictError("this tenant's connection is disabled: it takes no runs")
     if list_id is not None:
         await store_service.get_list(session, list_id, tenant_id=tenant_id)
     run_after = utc_now() + timedelta(seconds=delay_s)
@@ -174,12 +176,17 @@ class Status:
         return self.circuit != "closed" or last == RunStatus.DEGRADED
 
 
-async def status(session: AsyncSession, *, tenant_id: int, circuit: str = "closed") -> Status:
-    """The connection's sync status (all empty for a tenant without a connection); `circuit`
-    is the state of the breaker of the process that asks."""
+async def status(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    circuit_of: Callable[[int], str] = lambda _connection_id: "closed",
+) -> Status:
+    """The connection's sync status (all empty for a tenant without a connection);
+    `circuit_of(connection id)` is the state of its breaker in the process that asks."""
     connection_id = await queries.connection_of(session, tenant_id=tenant_id)
     if connection_id is None:
-        return Status(None, None, None, circuit, 0, 0, 0, None)
+        return Status(None, None, None, "closed", 0, 0, 0, None)
     scope = {"connection_id": connection_id}
     last_ok = await queries.last_success_at(session, **scope)
     lag_s = None if last_ok is None else (utc_now() - ensure_utc(last_ok)).total_seconds()
@@ -187,7 +194,7 @@ async def status(session: AsyncSession, *, tenant_id: int, circuit: str = "close
         last_run=await queries.last_finished_run(session, **scope),
         last_success_at=last_ok,
         next_run_at=await queries.next_run_at(session, **scope),
-        circuit=circuit,
+        circuit=circuit_of(connection_id),
         pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
         open_conflicts=await queries.count_open_conflicts(session, **scope),
         quarantined=await queries.count_quarantined(session, **scope),

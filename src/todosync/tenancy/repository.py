@@ -10,7 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.store.models import ApiToken, Connection, Tenant
 
-__all__ = ["list_tenants", "set_disabled"]
+__all__ = [
+    "add_connection",
+    "connection_ids",
+    "list_connections",
+    "list_tenants",
+    "put_token_ciphertexts",
+    "set_connection_disabled",
+    "set_disabled",
+    "set_token_ciphertext",
+    "stored_tokens",
+]
 
 
 async def list_tenants(session: AsyncSession) -> Sequence[tuple[Tenant, int, int]]:
@@ -30,3 +40,81 @@ async def list_tenants(session: AsyncSession) -> Sequence[tuple[Tenant, int, int
 async def set_disabled(session: AsyncSession, *, tenant: Tenant, at: datetime | None) -> None:
     tenant.disabled_at = at
     await session.flush()
+
+
+# -- connections ---------------------------------------------------------------------------------
+
+
+async def connection_ids(session: AsyncSession, *, tenant_id: int) -> list[int]:
+    """The tenant's connections, oldest first."""
+    statement = sa.select(Connection.id).where(Connection.tenant_id == tenant_id)
+    return list((await session.execute(statement.order_by(Connection.id))).scalars())
+
+
+async def add_connection(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    name: str,
+    url: str,
+    token_ciphertext: str | None,
+    interval_s: float | None,
+    now: datetime,
+) -> int:
+    connection = Connection(
+        tenant_id=tenant_id,
+        name=name,
+        external_api_url=url,
+        token_ciphertext=token_ciphertext,
+        interval_s=interval_s,
+        created_at=now,
+    )
+    session.add(connection)
+    await session.flush()
+    return connection.id
+
+
+async def list_connections(session: AsyncSession) -> Sequence[tuple[Connection, str]]:
+    """Every connection with its tenant's name, oldest first."""
+    statement = (
+        sa.select(Connection, Tenant.name)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .order_by(Connection.id)
+    )
+    return [(connection, name) for connection, name in (await session.execute(statement)).all()]
+
+
+async def set_connection_disabled(
+    session: AsyncSession, *, connection: Connection, at: datetime | None
+) -> None:
+    connection.disabled_at = at
+    await session.flush()
+
+
+async def set_token_ciphertext(
+    session: AsyncSession, *, connection: Connection, ciphertext: str | None
+) -> None:
+    connection.token_ciphertext = ciphertext
+    await session.flush()
+
+
+async def stored_tokens(session: AsyncSession) -> list[tuple[int, str]]:
+    """(connection id, encrypted token) of every connection that has one, locked until the
+    transaction ends (a rotation must not lose a token set meanwhile)."""
+    statement = (
+        sa.select(Connection.id, Connection.token_ciphertext)
+        .where(Connection.token_ciphertext.is_not(None))
+        .order_by(Connection.id)
+        .with_for_update()
+    )
+    return [(i, c) for i, c in (await session.execute(statement)).all() if c is not None]
+
+
+async def put_token_ciphertexts(session: AsyncSession, rows: list[tuple[int, str]]) -> None:
+    """Writes the encrypted tokens, in one executemany."""
+    if not rows:
+        return
+    await session.execute(
+        sa.update(Connection).execution_options(synchronize_session=False),
+        [{"id": connection_id, "token_ciphertext": c} for connection_id, c in rows],
+    )

@@ -15,11 +15,18 @@ from todosync.auth import repository as auth_repository
 from todosync.auth import service as auth_service
 from todosync.clock import iso_utc, utc_now
 from todosync.errors import ConflictError, NotFoundError
-from todosync.store.models import Tenant
+from todosync.store.models import DEFAULT_TENANT_ID, Tenant
 from todosync.sync.books import runs
 from todosync.tenancy import repository
 
-__all__ = ["TenantInfo", "create_tenant", "disable_tenant", "enable_tenant", "list_tenants"]
+__all__ = [
+    "TenantInfo",
+    "create_tenant",
+    "disable_tenant",
+    "enable_tenant",
+    "list_tenants",
+    "tenant_id_named",
+]
 
 DISABLED_REASON = "its tenant was disabled"
 
@@ -85,6 +92,11 @@ async def enable_tenant(session: AsyncSession, *, name: str) -> bool:
         return False
     await repository.set_disabled(session, tenant=tenant, at=None)
     return True
+
+
+async def tenant_id_named(session: AsyncSession, name: str | None) -> int:
+    """The id of the tenant called `name` (None: the default tenant); `NotFoundError` if none."""
+    return DEFAULT_TENANT_ID if name is None else (await _named(session, name)).id
 
 
 async def _named(session: AsyncSession, name: str) -> Tenant:

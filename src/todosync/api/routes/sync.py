@@ -117,7 +117,7 @@ async def sync_status(
     session: deps.Session, tenant_id: deps.TenantId, circuit: deps.Circuit
 ) -> StatusOut:
     """How the sync stands: last run, next run, circuit, and what waits."""
-    found = await service.status(session, tenant_id=tenant_id, circuit=circuit)
+    found = await service.status(session, tenant_id=tenant_id, circuit_of=circuit)
     return StatusOut(
         last_run=None if found.last_run is None else RunOut.model_validate(found.last_run),
         last_success_at=found.last_success_at,

@@ -23,7 +23,7 @@ _SHOWN_RUNS = 8
 async def overview(
     request: Request, db: deps.Session, viewer: access.CurrentViewer, circuit: deps.Circuit
 ) -> Response:
-    status = await service.status(db, tenant_id=viewer.tenant_id, circuit=circuit)
+    status = await service.status(db, tenant_id=viewer.tenant_id, circuit_of=circuit)
     recent = await service.list_runs(db, tenant_id=viewer.tenant_id, before_id=0, limit=RECENT_RUNS)
     context = {
         "health": status,

@@ -72,6 +72,11 @@ async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def connection_disabled(session: AsyncSession, *, connection_id: int) -> bool:
+    statement = sa.select(Connection.disabled_at).where(Connection.id == connection_id)
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
 async def connection_names(session: AsyncSession, *, connection_id: int) -> tuple[str, str]:
     """(tenant name, connection name) of a connection: what an operator knows it by."""
     statement = (

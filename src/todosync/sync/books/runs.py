@@ -284,11 +284,20 @@ async def delete_runs(session: AsyncSession, ids: Sequence[int]) -> None:
 
 
 async def fail_queued_runs(
-    session: AsyncSession, *, tenant_id: int, reason: str, now: datetime
+    session: AsyncSession,
+    *,
+    reason: str,
+    now: datetime,
+    tenant_id: int | None = None,
+    connection_id: int | None = None,
 ) -> None:
-    """Marks every queued run of the tenant's connections failed with `reason` (a running
-    one finishes: its lease and the engine end it)."""
-    connections = sa.select(Connection.id).where(Connection.tenant_id == tenant_id)
+    """Marks every queued run of the tenant's connections (or of one connection) failed with
+    `reason` (a running one finishes: its lease and the engine end it)."""
+    connections = sa.select(Connection.id).where(
+        Connection.tenant_id == tenant_id
+        if connection_id is None
+        else Connection.id == connection_id
+    )
     await session.execute(
         sa.update(SyncRun)
         .where(SyncRun.connection_id.in_(connections), SyncRun.status == RunStatus.QUEUED)
