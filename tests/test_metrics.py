@@ -218,3 +218,51 @@ async def test_dry_runs_are_plans_not_syncs(
     assert value(samples, "todosync_sync_last_status", status="ok") == 1
     assert value(samples, "todosync_sync_last_status", status="held") == 0
     assert value(samples, "todosync_sync_runs_total", status="held", trigger="cli") == 0
+
+
+async def test_per_connection_series_are_bounded_by_the_setting(
+    sessionmaker: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """Each of the oldest `labelled_connections` connections gets series labelled with its
+    id; the others only count in the aggregates and in `todosync_connections`."""
+    from todosync.observe.metrics import Metrics
+    from todosync.tenancy import connections, service
+    from todosync.tenancy.secrets import SecretBox, new_key
+
+    box = SecretBox.from_settings(
+        config.Settings(database_url=database_url, secret_key=SecretStr(new_key()))
+    )
+    async with sessionmaker.begin() as session:
+        await service.create_tenant(session, name="acme")
+        second = await connections.create_connection(
+            session, box=box, tenant="acme", url="http://127.0.0.1:9", token=SecretStr("t")
+        )
+        for connection_id, status in ((1, "failed"), (second, "ok")):
+            session.add(
+                SyncRun(
+                    connection_id=connection_id,
+                    trigger="cli",
+                    status=status,
+                    dry_run=False,
+                    counts={},
+                    errors=[],
+                )
+            )
+        await session.flush()
+        await session.execute(sa.update(SyncRun).values(finished_at=SyncRun.created_at))
+
+    async def labelled(count: int) -> tuple[set[tuple[str, str]], float]:
+        text = (await Metrics(labelled_connections=count).render(sessionmaker)).decode()
+        found: set[tuple[str, str]] = set()
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "todosync_connection_last_status" and sample.value == 1:
+                    found.add((sample.labels["connection"], sample.labels["status"]))
+                if sample.name == "todosync_connections":
+                    total = sample.value
+        return found, total
+
+    assert await labelled(0) == (set(), 2)
+    assert await labelled(1) == ({("1", "failed")}, 2)
+    assert await labelled(20) == ({("1", "failed"), (str(second), "ok")}, 2)

@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
 
+    # connections with series of their own in /metrics (the oldest): bounds the label's values
+    metrics_max_connections: int = Field(default=20, ge=0, le=1000)
+
     # a secret: webhook URLs (Slack's, say) carry their credential in the path
     alert_webhook_url: SecretStr | None = None
 

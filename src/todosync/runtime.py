@@ -117,7 +117,7 @@ def build(
     if engine is None:
         engine = _engine(settings)
     sessionmaker = db_engine.create_sessionmaker(engine)
-    found_metrics = metrics.Metrics()
+    found_metrics = metrics.Metrics(labelled_connections=settings.metrics_max_connections)
     bus = events.create_bus(settings.database_url)
     notifier = alerts.from_settings(settings, sessionmaker=sessionmaker)
     observer = observers.Observers(

@@ -241,6 +241,19 @@ async def test_two_tenants_sync_their_own_accounts_at_once_and_see_only_their_ow
         async with north.api(server) as api:
             response = await api.get(f"/api/sync/runs/{min(south_runs)}")
             assert response.status_code == 404
+            # a manual trigger runs north's own connection, against north's own account
+            north.fake.create_list("north triggered")
+            queued = await api.post("/api/sync", json={})
+            assert queued.status_code == 202, queued.text
+            run_id = queued.json()["run_id"]
+
+            async def triggered_run() -> dict[str, Any] | None:
+                found = (await api.get(f"/api/sync/runs/{run_id}")).json()
+                return found if found["status"] not in ("queued", "running") else None
+
+            assert (await _eventually(triggered_run, what="the triggered run"))["status"] == "ok"
+        assert "north triggered" in await _names(north, server)
+        assert run_id not in await _run_ids(south, server)
         async with sessionmaker() as session:
             rows = (await session.execute(sa.select(Connection.__table__))).all()
         _assert_no_plaintext_token(site.database_url, list(rows))
@@ -257,7 +270,8 @@ async def test_two_tenants_sync_their_own_accounts_at_once_and_see_only_their_ow
         for account in accounts.values():
             account.fake.create_list(f"{account.name} rotated")
         for account in accounts.values():
-            want = {f"{account.name} remote", f"{account.name} local", f"{account.name} rotated"}
+            want = {f"{account.name} {n}" for n in ("remote", "local", "rotated")}
+            want |= {"north triggered"} if account.name == "north" else set()
 
             async def arrived(account: Account = account, want: set[str] = want) -> bool:
                 return await _names(account, server) == want

@@ -4,8 +4,11 @@ Two kinds of series, so that every replica reports the same shared state:
 
 - **from the database, at scrape time** (`render`): run and entity counters summed from the
   finished runs, the number of connections whose last run ended in each status, sync lag,
-  pending local changes, open conflicts and quarantined entities. Aggregated over all
-  connections: `/metrics` needs no token, so it carries no tenant's ids or names.
+  pending local changes, open conflicts and quarantined entities, aggregated over all
+  connections; and the same figures per connection, labelled with the connection's id, for
+  at most `TODOSYNC_METRICS_MAX_CONNECTIONS` connections (the oldest), so that the number of
+  series stays bounded by configuration however many tenants sign up. `/metrics` needs no
+  token, so a label is a connection id, never a tenant's name.
 - **per process**, kept in the app's own `CollectorRegistry` (no module-global state): external
   requests and their durations (the external clients' `on_request` hook), run durations (the
   process that ran them) and how many connections' circuit breakers are open in this process.
@@ -37,8 +40,20 @@ _OTHER_ACTIONS = ("conflicts", "skipped", "quarantined", "failed")
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionFigures:
+    """One connection's figures in a scrape."""
+
+    last_status: str | None
+    lag_s: float | None
+    pending_changes: int
+    conflicts_open: int
+    quarantined: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Shared state read from the database for one scrape, summed over all connections."""
+    """Shared state read from the database for one scrape, summed over all connections, and
+    per connection for the labelled ones."""
 
     runs: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, trigger) -> n
     entities: dict[tuple[str, str], int] = field(default_factory=dict)  # (action, side) -> n
@@ -47,32 +62,50 @@ class Snapshot:
     pending_changes: int = 0
     conflicts_open: int = 0
     quarantined: int = 0
+    connections: int = 0
+    per_connection: dict[int, ConnectionFigures] = field(default_factory=dict)
 
 
-async def read_snapshot(session: AsyncSession, *, now: datetime | None = None) -> Snapshot:
-    """Reads the shared state through the sync status queries, connection by connection."""
+async def read_snapshot(
+    session: AsyncSession, *, now: datetime | None = None, labelled: int = 0
+) -> Snapshot:
+    """Reads the shared state through the sync status queries, connection by connection;
+    keeps the figures of the `labelled` oldest connections apart."""
     now = now or utc_now()
-    snapshot = Snapshot(
-        runs=await totals.run_totals(session), entities=await totals.entity_totals(session)
-    )
-    lag, pending, conflicts, quarantined = 0.0, 0, 0, 0
-    for connection_id, tenant_id in await queries.every_connection(session):
-        scope = {"connection_id": connection_id}
-        last = await totals.last_run(session, connection_id=connection_id)
-        if last is not None:
-            snapshot.last_status[last.status] = snapshot.last_status.get(last.status, 0) + 1
-            lag = max(lag, (now - last.agreed_since).total_seconds())
-        pending += await queries.count_pending_changes(session, tenant_id=tenant_id, **scope)
-        conflicts += await queries.count_open_conflicts(session, **scope)
-        quarantined += await queries.count_quarantined(session, **scope)
+    runs, entities = await totals.run_totals(session), await totals.entity_totals(session)
+    every = sorted(await queries.every_connection(session))
+    figures = {
+        connection_id: await _figures(session, connection_id, tenant_id, now=now)
+        for connection_id, tenant_id in every
+    }
+    last_status: dict[str, int] = {}
+    for found in figures.values():
+        if found.last_status is not None:
+            last_status[found.last_status] = last_status.get(found.last_status, 0) + 1
     return Snapshot(
-        runs=snapshot.runs,
-        entities=snapshot.entities,
-        last_status=snapshot.last_status,
-        lag_s=max(0.0, lag),
-        pending_changes=pending,
-        conflicts_open=conflicts,
-        quarantined=quarantined,
+        runs=runs,
+        entities=entities,
+        last_status=last_status,
+        lag_s=max([0.0, *(f.lag_s for f in figures.values() if f.lag_s is not None)]),
+        pending_changes=sum(f.pending_changes for f in figures.values()),
+        conflicts_open=sum(f.conflicts_open for f in figures.values()),
+        quarantined=sum(f.quarantined for f in figures.values()),
+        connections=len(every),
+        per_connection={c: figures[c] for c, _ in every[:labelled]},
+    )
+
+
+async def _figures(
+    session: AsyncSession, connection_id: int, tenant_id: int, *, now: datetime
+) -> ConnectionFigures:
+    scope = {"connection_id": connection_id}
+    last = await totals.last_run(session, **scope)
+    return ConnectionFigures(
+        last_status=None if last is None else last.status,
+        lag_s=None if last is None else max(0.0, (now - last.agreed_since).total_seconds()),
+        pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
+        conflicts_open=await queries.count_open_conflicts(session, **scope),
+        quarantined=await queries.count_quarantined(session, **scope),
     )
 
 
@@ -134,6 +167,37 @@ class _SnapshotCollector(Collector):
         )
         yield _gauge("todosync_conflicts_open", "Conflicts open for review.", s.conflicts_open)
         yield _gauge("todosync_quarantined", "Entities in quarantine.", s.quarantined)
+        yield _gauge("todosync_connections", "Connections to external APIs.", s.connections)
+        yield from _per_connection(s.per_connection)
+
+
+def _per_connection(figures: dict[int, ConnectionFigures]) -> Iterator[prometheus_client.Metric]:
+    """The labelled connections' own series (label `connection`: the connection's id)."""
+    families = {
+        name: GaugeMetricFamily(name, documentation, labels=["connection"])
+        for name, documentation in (
+            ("todosync_connection_lag_seconds", "Time since the connection last synced."),
+            ("todosync_connection_pending_changes", "The connection's local changes to push."),
+            ("todosync_connection_conflicts_open", "The connection's conflicts open for review."),
+            ("todosync_connection_quarantined", "The connection's entities in quarantine."),
+        )
+    }
+    last = GaugeMetricFamily(
+        "todosync_connection_last_status",
+        "1 for the status the connection's last finished run ended in.",
+        labels=["connection", "status"],
+    )
+    for connection_id, found in sorted(figures.items()):
+        label = str(connection_id)
+        if found.lag_s is not None:
+            families["todosync_connection_lag_seconds"].add_metric([label], found.lag_s)
+        families["todosync_connection_pending_changes"].add_metric([label], found.pending_changes)
+        families["todosync_connection_conflicts_open"].add_metric([label], found.conflicts_open)
+        families["todosync_connection_quarantined"].add_metric([label], found.quarantined)
+        for status in sorted(run_status.FINISHED):
+            last.add_metric([label, status], 1.0 if found.last_status == status else 0.0)
+    yield from families.values()
+    yield last
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -143,7 +207,9 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 class Metrics:
     """The metrics of one app (or worker): its own registry, never the global one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, labelled_connections: int = 0) -> None:
+        # how many connections get series of their own (`TODOSYNC_METRICS_MAX_CONNECTIONS`)
+        self.labelled_connections = labelled_connections
         self.registry = CollectorRegistry()
         self._runs = _Monotonic()
         self._entities = _Monotonic()
@@ -187,7 +253,7 @@ class Metrics:
     async def render(self, sessionmaker: async_sessionmaker[AsyncSession]) -> bytes:
         """The Prometheus text of this process's series and the database's current state."""
         async with sessionmaker() as session:
-            snapshot = await read_snapshot(session)
+            snapshot = await read_snapshot(session, labelled=self.labelled_connections)
         scrape = CollectorRegistry(auto_describe=False)
         scrape.register(self.registry)
         scrape.register(_SnapshotCollector(snapshot, runs=self._runs, entities=self._entities))
