@@ -156,10 +156,22 @@ async def test_malformed_history_entities_are_422(client: httpx.AsyncClient, ent
     assert_problem(await client.get("/api/sync/history"), 422)
 
 
-async def test_an_unknown_entity_has_an_empty_history(client: httpx.AsyncClient) -> None:
-    """An entity that no run touched has an empty history, not a 404."""
-    body = (await client.get("/api/sync/history", params={"entity": "item:42"})).json()
+async def test_an_untouched_entity_has_an_empty_history(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The tenant's own entity that no run touched, deleted or not, has an empty history."""
+    todo = await make_list(session, name="Groceries")
+    params = {"entity": f"list:{todo.id}"}
+    body = (await client.get("/api/sync/history", params=params)).json()
     assert body == {"data": [], "next_cursor": None}
+    assert (await client.delete(f"/api/todolists/{todo.id}")).status_code == 204
+    body = (await client.get("/api/sync/history", params=params)).json()
+    assert body == {"data": [], "next_cursor": None}
+
+
+async def test_an_unknown_entity_has_no_history(client: httpx.AsyncClient) -> None:
+    """An entity the tenant never had is a 404, like another tenant's (never an empty page)."""
+    assert_problem(await client.get("/api/sync/history", params={"entity": "item:42"}), 404)
 
 
 async def _quarantined(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

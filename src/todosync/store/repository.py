@@ -1,4 +1,5 @@
-"""Every query on todo lists and items. Reads see only live rows (no tombstones) of one tenant.
+"""Every query on todo lists and items. Reads see only live rows (no tombstones) of one tenant,
+except `is_tenants`, which asks whether a row, tombstones included, is the tenant's at all.
 
 Functions here flush but never commit. `for_update=True` locks the row (PostgreSQL; SQLite's
 `BEGIN IMMEDIATE` already serialises writers) so that a read-then-write cannot lose an update.
@@ -22,6 +23,7 @@ __all__ = [
     "get_list",
     "insert_item",
     "insert_list",
+    "is_tenants",
     "page_items",
     "page_lists",
     "soft_delete_item",
@@ -89,6 +91,15 @@ async def get_list(
         TodoList.id == list_id, TodoList.tenant_id == tenant_id, TodoList.deleted_at.is_(None)
     )
     return (await session.execute(_lock(statement, for_update=for_update))).scalar_one_or_none()
+
+
+async def is_tenants(session: AsyncSession, *, tenant_id: int, kind: str, entity_id: int) -> bool:
+    """Whether the list or item (`kind`) with this id is the tenant's, deleted or not."""
+    if not 1 <= entity_id <= MAX_ID:
+        return False
+    model: type[TodoList | TodoItem] = TodoList if kind == "list" else TodoItem
+    statement = sa.select(model.id).where(model.id == entity_id, model.tenant_id == tenant_id)
+    return (await session.execute(statement)).first() is not None
 
 
 async def page_lists(

@@ -37,6 +37,7 @@ __all__ = [
     "delete_list",
     "get_item",
     "get_list",
+    "is_tenants",
     "list_items",
     "list_lists",
     "update_item",
@@ -47,6 +48,11 @@ RowT = TypeVar("RowT", TodoList, TodoItem, repository.ItemRow)
 
 
 # -- lists ---------------------------------------------------------------------------------------
+
+
+async def is_tenants(session: AsyncSession, *, tenant_id: int, kind: str, entity_id: int) -> bool:
+    """Whether the list or item (`kind`) is the tenant's, live or deleted (not yet purged)."""
+    return await repository.is_tenants(session, tenant_id=tenant_id, kind=kind, entity_id=entity_id)
 
 
 async def get_list(session: AsyncSession, list_id: int, *, tenant_id: int) -> TodoList:

@@ -315,8 +315,10 @@ async def _write_local(
 async def list_history(
     session: AsyncSession, *, tenant_id: int, kind: str, local_id: int, after_id: int, limit: int
 ) -> Page[SyncLog]:
-    """Every log entry of one local entity, oldest first (empty for an unknown one)."""
-    return await _connection_page(
+    """Every log entry of one local entity, oldest first; `NotFoundError` when the entity is
+    unknown to the tenant (neither its row, deleted or not, nor in its connection's log), as
+    for another tenant's entity: that is a 404, never an empty page."""
+    page = await _connection_page(
         session,
         tenant_id=tenant_id,
         limit=limit,
@@ -328,6 +330,21 @@ async def list_history(
             after_id=after_id,
             limit=rows,
         ),
+    )
+    if not page.rows and not await _knows(
+        session, tenant_id=tenant_id, kind=kind, local_id=local_id
+    ):
+        raise NotFoundError(f"{kind} {local_id} not found")
+    return page
+
+
+async def _knows(session: AsyncSession, *, tenant_id: int, kind: str, local_id: int) -> bool:
+    """Whether the entity is the tenant's row, or was one (purged, with history left)."""
+    if await store_service.is_tenants(session, tenant_id=tenant_id, kind=kind, entity_id=local_id):
+        return True
+    connection_id = await queries.connection_of(session, tenant_id=tenant_id)
+    return connection_id is not None and await queries.has_history(
+        session, connection_id=connection_id, kind=kind, local_id=local_id
     )
 
 

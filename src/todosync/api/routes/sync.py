@@ -195,13 +195,14 @@ async def dismiss_conflict(
     return ConflictOut.of(row)
 
 
-@router.get("/history", responses=problems.responses(422))
+@router.get("/history", responses=problems.responses(404, 422))
 async def entity_history(
     session: deps.Session,
     tenant_id: deps.TenantId,
     query: Annotated[HistoryQuery, Query()],
 ) -> HistoryPage:
-    """Every sync event that touched one local entity (local ids), oldest first."""
+    """Every sync event that touched one local entity (local ids), oldest first; 404 for an
+    entity the tenant never had."""
     kind, _, local_id = query.entity.partition(":")
     if int(local_id) > MAX_ID:
         raise ValidationFailed(f"entity: the id must be at most {MAX_ID}")

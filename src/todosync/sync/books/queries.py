@@ -43,6 +43,7 @@ __all__ = [
     "get_conflict",
     "get_quarantine",
     "get_run",
+    "has_history",
     "item_list_id",
     "last_finished_run",
     "last_finished_runs",
@@ -316,6 +317,16 @@ async def page_history(
         .limit(limit)
     )
     return (await session.execute(statement)).scalars().all()
+
+
+async def has_history(
+    session: AsyncSession, *, connection_id: int, kind: str, local_id: int
+) -> bool:
+    """Whether any log entry of the connection is about this local entity."""
+    statement = sa.select(SyncLog.id).where(
+        SyncLog.connection_id == connection_id, SyncLog.kind == kind, SyncLog.local_id == local_id
+    )
+    return (await session.execute(statement.limit(1))).first() is not None
 
 
 async def page_quarantine(
