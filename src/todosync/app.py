@@ -18,8 +18,8 @@ from starlette.middleware import Middleware
 from todosync import apidocs, dashboard, runtime
 from todosync.api import middleware, problems
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from todosync.api.routes import admin, health, items, lists, sync
 from todosync.api.routes import events as events_routes
-from todosync.api.routes import health, items, lists, sync
 from todosync.config import Settings
 
 __all__ = ["create_app"]
@@ -27,7 +27,9 @@ __all__ = ["create_app"]
 _DESCRIPTION = f"""\
 Todo lists and items of one tenant, kept in two-way sync with an external Todo API.
 
-Every `/api` route needs `Authorization: Bearer <token>` (`todosync tokens create`).
+Every `/api` route needs `Authorization: Bearer <token>` (`todosync tokens create`). A
+tenant's token reads and writes its tenant's data only; an admin token (`tokens create
+--admin`) reads `/api/admin` only, and gets 403 everywhere else.
 Collections page with `?limit=` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and `?cursor=`
 (the previous page's `next_cursor`). Errors are `application/problem+json` (RFC 9457).
 """
@@ -65,7 +67,14 @@ def create_app(
     )
     app.state.services = services  # routes reach it through `api.deps.ServicesDep`
     problems.install(app)
-    routers = (health.router, lists.router, items.router, sync.router, events_routes.router)
+    routers = (
+        health.router,
+        lists.router,
+        items.router,
+        sync.router,
+        events_routes.router,
+        admin.router,
+    )
     for router in routers:
         app.include_router(router)
     app.state.route_methods = problems.route_methods(routers)

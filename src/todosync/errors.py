@@ -3,6 +3,8 @@
     TodosyncError
     ├── SettingsError            (todosync.config)     bad configuration, exit 1
     ├── AuthenticationFailed     a missing, unknown or revoked API token (401)
+    ├── Forbidden                a live token that may not do this: an admin token on a
+    │                            tenant's data, a tenant's token on `/api/admin` (403)
     ├── Throttled                too many failed token checks from one address (429)
     ├── NotFoundError            an entity is unknown, deleted, or another tenant's
     ├── ConflictError            a state change that is not allowed now (409)
@@ -16,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "ConflictError",
+    "Forbidden",
     "NotFoundError",
     "Throttled",
     "TodosyncError",
@@ -29,6 +32,11 @@ class TodosyncError(Exception):
 
 class AuthenticationFailed(TodosyncError):
     """The request carries no valid API token."""
+
+
+class Forbidden(TodosyncError):
+    """The token is live but may not do this (never used to hide another tenant's ids: those
+    are `NotFoundError`, like unknown ones)."""
 
 
 class Throttled(TodosyncError):

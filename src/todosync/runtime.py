@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from todosync.auth.cache import TokenCache
+from todosync.auth.principal import Principal
 from todosync.auth.throttle import FailureThrottle
 from todosync.config import RunMode, Settings
 from todosync.db import engine as db_engine
@@ -55,7 +56,7 @@ class Services:
     sessionmaker: async_sessionmaker[AsyncSession]
     read_sessionmaker: async_sessionmaker[AsyncSession]
     write_gate: AbstractAsyncContextManager[object]
-    token_cache: TokenCache
+    token_cache: TokenCache[Principal]
     auth_throttle: FailureThrottle
     metrics: metrics.Metrics
     events: events.EventBus
@@ -138,7 +139,7 @@ def build(
         sessionmaker=sessionmaker,
         read_sessionmaker=sessions.create_read_sessionmaker(engine),
         write_gate=sessions.create_write_gate(engine),
-        token_cache=TokenCache(ttl_s=settings.token_cache_seconds),
+        token_cache=TokenCache[Principal](ttl_s=settings.token_cache_seconds),
         auth_throttle=FailureThrottle(
             burst=settings.auth_failure_burst, window_s=settings.auth_failure_window_seconds
         ),

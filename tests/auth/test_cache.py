@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.auth import service
 from todosync.auth.cache import TokenCache
+from todosync.auth.principal import Principal
 from todosync.errors import AuthenticationFailed
 
 
@@ -23,7 +24,7 @@ class _Clock:
 def test_remembers_for_the_ttl_only() -> None:
     """An entry is found until `ttl_s` has passed since it was stored, then forgotten."""
     clock = _Clock()
-    cache = TokenCache(ttl_s=5, clock=clock)
+    cache = TokenCache[int](ttl_s=5, clock=clock)
     cache.put("h", 7)
     clock.now += 4.9
     assert cache.get("h") == 7
@@ -34,7 +35,7 @@ def test_remembers_for_the_ttl_only() -> None:
 
 def test_zero_ttl_remembers_nothing() -> None:
     """`ttl_s=0` turns the cache off."""
-    cache = TokenCache(ttl_s=0)
+    cache = TokenCache[int](ttl_s=0)
     cache.put("h", 7)
     assert cache.get("h") is None
 
@@ -42,7 +43,7 @@ def test_zero_ttl_remembers_nothing() -> None:
 def test_size_is_bounded() -> None:
     """A full cache drops expired entries first, then the oldest live ones."""
     clock = _Clock()
-    cache = TokenCache(ttl_s=10, max_entries=3, clock=clock)
+    cache = TokenCache[int](ttl_s=10, max_entries=3, clock=clock)
     cache.put("old", 1)
     clock.now += 11
     cache.put("a", 2)
@@ -56,19 +57,19 @@ def test_size_is_bounded() -> None:
 def test_rejects_nonsense_limits() -> None:
     """A negative TTL or an empty capacity is a programming error."""
     with pytest.raises(ValueError, match="ttl_s"):
-        TokenCache(ttl_s=-1)
+        TokenCache[int](ttl_s=-1)
     with pytest.raises(ValueError, match="max_entries"):
-        TokenCache(max_entries=0)
+        TokenCache[int](max_entries=0)
 
 
 async def test_authenticate_uses_the_cache_until_the_ttl(session: AsyncSession) -> None:
     """A revoked token still authenticates from the cache within the TTL, and not after."""
     clock = _Clock()
-    cache = TokenCache(ttl_s=5, clock=clock)
+    cache = TokenCache[Principal](ttl_s=5, clock=clock)
     token = await service.create_token(session)
-    tenant_id = await service.authenticate(session, token=token, cache=cache)
+    principal = await service.authenticate(session, token=token, cache=cache)
     await service.revoke_token(session, token=token)
-    assert await service.authenticate(session, token=token, cache=cache) == tenant_id
+    assert await service.authenticate(session, token=token, cache=cache) == principal
     clock.now += 5
     with pytest.raises(AuthenticationFailed):
         await service.authenticate(session, token=token, cache=cache)
@@ -77,7 +78,7 @@ async def test_authenticate_uses_the_cache_until_the_ttl(session: AsyncSession) 
 
 async def test_authenticate_does_not_cache_refusals(session: AsyncSession) -> None:
     """A refused token is not remembered: the cache holds live tokens only."""
-    cache = TokenCache(ttl_s=5)
+    cache = TokenCache[Principal](ttl_s=5)
     with pytest.raises(AuthenticationFailed):
         await service.authenticate(session, token="tds_unknown", cache=cache)
     assert len(cache) == 0

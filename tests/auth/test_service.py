@@ -36,8 +36,8 @@ async def test_default_tenant_and_new_tenants(session: AsyncSession) -> None:
     named_default = await service.authenticate(
         session, token=await service.create_token(session, tenant="default")
     )
-    assert default == named_default == DEFAULT_TENANT_ID
-    assert first == second != DEFAULT_TENANT_ID
+    assert default.tenant_id == named_default.tenant_id == DEFAULT_TENANT_ID
+    assert first.tenant_id == second.tenant_id != DEFAULT_TENANT_ID
     names = (await session.execute(sa.select(Tenant.name).order_by(Tenant.id))).scalars().all()
     assert names == ["default", "acme"]
     await session.rollback()

@@ -18,8 +18,8 @@ from todosync.store.models import DEFAULT_TENANT_ID, ApiToken, Tenant
 TOKEN_LINE = re.compile(r"tds_[A-Za-z0-9_-]{43}\n")
 
 
-def _tenant_of(blocking_engine: sa.Engine, token: str) -> tuple[int, bool]:
-    """The stored token's tenant and whether it is revoked."""
+def _tenant_of(blocking_engine: sa.Engine, token: str) -> tuple[int | None, bool]:
+    """The stored token's tenant (None: an admin token) and whether it is revoked."""
     with blocking_engine.connect() as connection:
         row = connection.execute(
             sa.select(ApiToken.tenant_id, ApiToken.revoked_at).where(
@@ -52,6 +52,32 @@ def test_create_for_a_new_tenant(
     with blocking_engine.connect() as connection:
         names = connection.execute(sa.select(Tenant.name).where(Tenant.id == tenant_id))
         assert names.scalar_one() == "acme"
+
+
+def test_create_an_admin_token(
+    database_url: str, blocking_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """`--admin` prints a token of no tenant, which `tokens list` shows as the admin's."""
+    result = run_cli("tokens", "create", "--admin", database_url=database_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert TOKEN_LINE.fullmatch(result.stdout), result.stdout
+    assert _tenant_of(blocking_engine, result.stdout.strip()) == (None, False)
+    listed = run_cli("tokens", "list", "--json", database_url=database_url, cwd=tmp_path)
+    (entry,) = json.loads(listed.stdout)["data"]
+    assert (entry["tenant"], entry["admin"]) == (None, True)
+    assert result.stdout.strip() not in listed.stdout
+    plain = run_cli("tokens", "list", database_url=database_url, cwd=tmp_path)
+    assert "\t(admin)\t" in plain.stdout
+
+
+def test_an_admin_token_has_no_tenant(database_url: str, tmp_path: Path) -> None:
+    """`--admin` with `--tenant` is a usage error (exit 2): an admin token is no tenant's."""
+    result = run_cli(
+        "tokens", "create", "--admin", "--tenant", "acme", database_url=database_url, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--admin or --tenant" in result.stderr
 
 
 def _revoke_from_stdin(

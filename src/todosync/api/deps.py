@@ -21,14 +21,17 @@ from starlette.exceptions import HTTPException
 
 from todosync import runtime
 from todosync.auth import service as auth_service
+from todosync.auth.principal import Principal
 from todosync.auth.throttle import FailureThrottle
-from todosync.errors import AuthenticationFailed
+from todosync.errors import AuthenticationFailed, Forbidden
 
 __all__ = [
+    "Admin",
     "Circuit",
     "ServicesDep",
     "Session",
     "TenantId",
+    "administrator",
     "authenticated",
     "get_services",
     "require_json",
@@ -74,13 +77,13 @@ _bearer = HTTPBearer(
 )
 
 
-async def authenticated(
+async def _principal(
     request: Request,
     services: ServicesDep,
     session: Session,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> int:
-    """The tenant id of the request's bearer token; `AuthenticationFailed` (401) without one,
+) -> Principal:
+    """Whom the request's bearer token speaks for; `AuthenticationFailed` (401) without one,
     `Throttled` (429) while the client's address is throttled (see `auth.throttle`).
 
     Live tokens are remembered for a few seconds (`Services.token_cache`, see `auth.cache`).
@@ -91,6 +94,20 @@ async def authenticated(
         return await auth_service.authenticate(
             session, token=credentials.credentials, cache=services.token_cache
         )
+
+
+async def authenticated(principal: Annotated[Principal, Depends(_principal)]) -> int:
+    """The tenant id of the request's token: every tenant-scoped route depends on it. An admin
+    token gets 403 here: it reads no tenant's lists, items, runs, conflicts or quarantine."""
+    if principal.tenant_id is None:
+        raise Forbidden("an admin token reads only /api/admin; use a tenant's token for this")
+    return principal.tenant_id
+
+
+async def administrator(principal: Annotated[Principal, Depends(_principal)]) -> None:
+    """Lets only an admin token through (403 for a tenant's token)."""
+    if not principal.admin:
+        raise Forbidden("this route needs an admin token (`todosync tokens create --admin`)")
 
 
 @contextlib.contextmanager
@@ -106,6 +123,7 @@ def throttled(request: Request, throttle: FailureThrottle) -> Iterator[None]:
 
 
 TenantId = Annotated[int, Depends(authenticated)]
+Admin = Annotated[None, Depends(administrator)]
 
 
 def circuit_of(services: ServicesDep) -> Callable[[int], str]:

@@ -7,7 +7,7 @@ phrase), `status`, `detail` (a sentence for people), `instance` (the request pat
 
 Mapping: Starlette HTTP errors keep their status (404 unknown path, 405 with `Allow`, 413...);
 request validation → 422, except an invalid id in the path, which names no resource → 404;
-`AuthenticationFailed` → 401, `NotFoundError` → 404, `ConflictError` → 409,
+`AuthenticationFailed` → 401, `Forbidden` → 403, `NotFoundError` → 404, `ConflictError` → 409,
 `ValidationFailed` → 422; an unreachable or busy database → 503; anything else → 500 (logged
 with the request id by `middleware.RequestContextMiddleware`).
 """
@@ -52,6 +52,7 @@ _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 _DOMAIN_STATUS: tuple[tuple[type[errors.TodosyncError], int], ...] = (
     (errors.AuthenticationFailed, 401),
+    (errors.Forbidden, 403),
     (errors.Throttled, 429),
     (errors.NotFoundError, 404),
     (errors.ConflictError, 409),

@@ -1,4 +1,4 @@
-"""An in-process memory of recently checked tokens: token hash -> tenant id, for `ttl_s`.
+"""An in-process memory of recently checked tokens: token hash -> principal, for `ttl_s`.
 
 Every API request authenticates; the cache saves the database look-up for a token seen in the
 last few seconds. The price: a token revoked in the database (`todosync tokens revoke`) keeps
@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "DEFAULT_TTL_S", "TokenCache"]
 
 DEFAULT_TTL_S = 5.0
 DEFAULT_MAX_ENTRIES = 10_000
 
+V = TypeVar("V")
 
-class TokenCache:
-    """Tenant ids of live tokens by token hash, each kept `ttl_s` seconds after its look-up;
-    `ttl_s=0` keeps nothing."""
+
+class TokenCache(Generic[V]):
+    """What live tokens stand for (`auth.principal.Principal` in the app), by token hash,
+    each kept `ttl_s` seconds after its look-up; `ttl_s=0` keeps nothing."""
 
     def __init__(
         self,
@@ -34,27 +37,27 @@ class TokenCache:
         self.ttl_s = ttl_s
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: dict[str, tuple[int, float]] = {}  # hash -> (tenant id, expiry)
+        self._entries: dict[str, tuple[V, float]] = {}  # hash -> (value, expiry)
 
-    def get(self, token_hash: str) -> int | None:
-        """The remembered tenant id, or None when unknown or expired."""
+    def get(self, token_hash: str) -> V | None:
+        """The remembered value, or None when unknown or expired."""
         found = self._entries.get(token_hash)
         if found is None:
             return None
-        tenant_id, expires_at = found
+        value, expires_at = found
         if self._clock() >= expires_at:
             del self._entries[token_hash]
             return None
-        return tenant_id
+        return value
 
-    def put(self, token_hash: str, tenant_id: int) -> None:
+    def put(self, token_hash: str, value: V) -> None:
         """Remembers a token that the database just found live."""
         if self.ttl_s == 0:
             return
         now = self._clock()
         if len(self._entries) >= self._max_entries:
             self._evict(now)
-        self._entries[token_hash] = (tenant_id, now + self.ttl_s)
+        self._entries[token_hash] = (value, now + self.ttl_s)
 
     def __len__(self) -> int:
         return len(self._entries)

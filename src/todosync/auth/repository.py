@@ -20,7 +20,7 @@ __all__ = [
     "get_token_by_hash",
     "is_session_ended",
     "list_tokens",
-    "live_token_tenant_id",
+    "live_token",
     "mark_revoked",
 ]
 
@@ -46,10 +46,21 @@ async def add_tenant(session: AsyncSession, *, name: str, now: datetime) -> int:
 
 
 async def add_token(
-    session: AsyncSession, *, token_hash: str, prefix: str, tenant_id: int, now: datetime
+    session: AsyncSession,
+    *,
+    token_hash: str,
+    prefix: str,
+    tenant_id: int | None,
+    now: datetime,
 ) -> ApiToken:
-    """Inserts a token row (its hash and shown prefix only)."""
-    row = ApiToken(tenant_id=tenant_id, token_hash=token_hash, prefix=prefix, created_at=now)
+    """Inserts a token row (its hash and shown prefix only); no tenant: an admin token."""
+    row = ApiToken(
+        tenant_id=tenant_id,
+        admin=tenant_id is None,
+        token_hash=token_hash,
+        prefix=prefix,
+        created_at=now,
+    )
     session.add(row)
     await session.flush()
     return row
@@ -74,26 +85,27 @@ async def find_tokens(
     return list((await session.execute(statement)).scalars())
 
 
-async def list_tokens(session: AsyncSession) -> Sequence[tuple[ApiToken, str]]:
-    """Every token row with its tenant's name, oldest first."""
+async def list_tokens(session: AsyncSession) -> Sequence[tuple[ApiToken, str | None]]:
+    """Every token row with its tenant's name (None for an admin token), oldest first."""
     statement = (
         sa.select(ApiToken, Tenant.name)
-        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .outerjoin(Tenant, Tenant.id == ApiToken.tenant_id)
         .order_by(ApiToken.id)
     )
     return [(row, name) for row, name in (await session.execute(statement)).all()]
 
 
-async def live_token_tenant_id(session: AsyncSession, *, token_hash: str) -> int | None:
-    """The tenant of the unrevoked token with this hash, if there is one and the tenant is
-    not disabled."""
+async def live_token(session: AsyncSession, *, token_hash: str) -> tuple[int | None] | None:
+    """`(tenant id,)` of the unrevoked token with this hash (None: an admin token), if there is
+    one and its tenant is not disabled; None when there is no such token."""
     statement = (
         sa.select(ApiToken.tenant_id)
-        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .outerjoin(Tenant, Tenant.id == ApiToken.tenant_id)
         .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        .where(Tenant.disabled_at.is_(None))
+        .where(sa.or_(ApiToken.admin.is_(True), Tenant.disabled_at.is_(None)))
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0],)
 
 
 async def mark_revoked(session: AsyncSession, *, row: ApiToken, now: datetime) -> None:

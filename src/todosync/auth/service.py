@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.auth import repository, tokens
 from todosync.auth.cache import TokenCache
+from todosync.auth.principal import Principal
 from todosync.clock import utc_now
 from todosync.errors import AuthenticationFailed, ValidationFailed
 from todosync.store.models import DEFAULT_TENANT_ID, ApiToken
@@ -41,13 +42,20 @@ class Revoked(enum.Enum):
     UNKNOWN = "unknown"
 
 
-async def create_token(session: AsyncSession, *, tenant: str | None = None) -> str:
-    """Creates a token for `tenant` (by name; created if new) or the default tenant.
+async def create_token(
+    session: AsyncSession, *, tenant: str | None = None, admin: bool = False
+) -> str:
+    """Creates a token for `tenant` (by name; created if new) or the default tenant; with
+    `admin`, an admin token of no tenant (`auth.principal`).
 
     Returns the token itself, which is stored nowhere: the caller shows it once.
     """
+    if admin and tenant is not None:
+        raise ValidationFailed("an admin token belongs to no tenant: give --admin or --tenant")
     now = utc_now()
-    tenant_id = DEFAULT_TENANT_ID if tenant is None else await _tenant_id(session, tenant)
+    tenant_id: int | None = None
+    if not admin:
+        tenant_id = DEFAULT_TENANT_ID if tenant is None else await _tenant_id(session, tenant)
     token = tokens.generate_token()
     await repository.add_token(
         session,
@@ -107,7 +115,7 @@ class TokenInfo:
     """What may be shown of a token: never the token, nor its hash."""
 
     id: int
-    tenant: str
+    tenant: str | None  # None: an admin token
     prefix: str | None
     created_at: datetime
     revoked_at: datetime | None
@@ -116,6 +124,7 @@ class TokenInfo:
         return {
             "id": self.id,
             "tenant": self.tenant,
+            "admin": self.tenant is None,
             "prefix": self.prefix,
             "created_at": self.created_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
@@ -137,9 +146,9 @@ async def list_tokens(session: AsyncSession) -> list[TokenInfo]:
 
 
 async def authenticate(
-    session: AsyncSession, *, token: str, cache: TokenCache | None = None
-) -> int:
-    """The tenant id of a live token; `AuthenticationFailed` for an unknown or revoked one.
+    session: AsyncSession, *, token: str, cache: TokenCache[Principal] | None = None
+) -> Principal:
+    """Whom a live token speaks for; `AuthenticationFailed` for an unknown or revoked one.
 
     With `cache`, a token found live within the cache's TTL is not looked up again (so a
     revoked token may work for up to that TTL more; see `auth.cache`).
@@ -151,19 +160,19 @@ async def authenticate(
         cached = cache.get(token_hash)
         if cached is not None:
             return cached
-    tenant_id = await authenticate_hash(session, token_hash=token_hash)
+    principal = await authenticate_hash(session, token_hash=token_hash)
     if cache is not None:
-        cache.put(token_hash, tenant_id)
-    return tenant_id
+        cache.put(token_hash, principal)
+    return principal
 
 
-async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> int:
+async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> Principal:
     """Like `authenticate`, for a token known by its hash: the dashboard's session keeps the
     hash (never the token), so that revoking the token also ends the session."""
-    tenant_id = await repository.live_token_tenant_id(session, token_hash=token_hash)
-    if tenant_id is None:
+    found = await repository.live_token(session, token_hash=token_hash)
+    if found is None:
         raise AuthenticationFailed("the API token is unknown or revoked")
-    return tenant_id
+    return Principal(tenant_id=found[0])
 
 
 async def end_session(session: AsyncSession, *, session_id: str, lifetime_s: float) -> None:

@@ -211,11 +211,22 @@ def tokens_create(
         str | None,
         typer.Option("--tenant", help="Tenant name (created if new); default: the default tenant."),
     ] = None,
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin",
+            help="An admin token: reads every tenant's sync health, no tenant's lists or items.",
+        ),
+    ] = False,
 ) -> None:
     """Create an API token and print it, alone, on stdout (it is not shown again)."""
     from todosync.auth import service as auth_service
 
-    token = common.run_in_transaction(lambda s: auth_service.create_token(s, tenant=tenant))
+    if admin and tenant is not None:
+        fail("an admin token belongs to no tenant: give --admin or --tenant", code=EXIT_USAGE)
+    token = common.run_in_transaction(
+        lambda s: auth_service.create_token(s, tenant=tenant, admin=admin)
+    )
     typer.echo(token)
 
 
@@ -274,7 +285,8 @@ def tokens_revoke(
 def tokens_list(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """List API tokens: id, tenant, shown prefix, created, revoked (never the token)."""
+    """List API tokens: id, tenant ("(admin)" for an admin token), shown prefix, created,
+    revoked (never the token)."""
     import json
 
     from todosync.auth import service as auth_service
@@ -286,7 +298,8 @@ def tokens_list(
     for t in found:
         revoked = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
         shown = t.prefix or "(no prefix)"
-        typer.echo(f"{t.id}\t{t.tenant}\t{shown}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+        created = f"created {t.created_at:%Y-%m-%d %H:%M}"
+        typer.echo(f"{t.id}\t{t.tenant or '(admin)'}\t{shown}\t{created}\t{revoked}")
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Who is asking: request dependencies for the session, the signed-in tenant and CSRF checks.
 
-Every dashboard route that shows tenant data depends on `viewer` (signed in, token still
-live); every route that changes anything depends on `csrf_checked` as well, which compares
-the form field `csrf_token` (or the `X-CSRF-Token` header that htmx sends) with the session's.
+Every dashboard route that shows tenant data depends on `viewer` (signed in with a tenant's
+token, still live), the tenants page on `admin_viewer` (an admin token's session); every route
+that changes anything depends on `csrf_checked` as well, which compares the form field
+`csrf_token` (or the `X-CSRF-Token` header that htmx sends) with the session's.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from todosync.api import deps
 from todosync.auth import service as auth_service
 from todosync.dashboard.render import Renderer
 from todosync.dashboard.session import CSRF_FIELD, CSRF_HEADER, SessionData, csrf_matches
-from todosync.errors import AuthenticationFailed
+from todosync.errors import AuthenticationFailed, Forbidden
 
 __all__ = [
+    "AdminViewer",
     "CheckedAnonymous",
     "CheckedViewer",
     "CsrfRejected",
@@ -64,22 +66,40 @@ def any_session(request: Request) -> SessionData:
     return _session(request) or SessionData.anonymous()
 
 
-async def viewer(request: Request, db: deps.Session) -> Viewer:
-    """The signed-in tenant, whose token must still be live (revoking it ends the session)."""
+async def _signed_in(request: Request, db: deps.Session) -> SessionData:
+    """The live signed-in session, whose token must still be live and still speak for whom
+    the session says (revoking the token ends the session)."""
     session = _session(request)
-    if session is None or session.tenant_id is None or session.token_hash is None:
+    if session is None or session.token_hash is None:
         raise SignInRequired()
     try:
-        tenant_id = await auth_service.authenticate_hash(db, token_hash=session.token_hash)
+        principal = await auth_service.authenticate_hash(db, token_hash=session.token_hash)
     except AuthenticationFailed:
         raise SignInRequired("The API token of this session was revoked; sign in again.") from None
-    if tenant_id != session.tenant_id:
+    if principal.tenant_id != session.tenant_id:
         raise SignInRequired()
     if session.session_id is None or await auth_service.is_session_ended(
         db, session_id=session.session_id
     ):
         raise SignInRequired("This session was signed out; sign in again.")
-    return Viewer(tenant_id=tenant_id, session=session)
+    return session
+
+
+async def viewer(request: Request, db: deps.Session) -> Viewer:
+    """The signed-in tenant. An admin token's session gets 403 on every tenant page: it sees
+    no tenant's lists, items, runs, conflicts or quarantine."""
+    session = await _signed_in(request, db)
+    if session.tenant_id is None:
+        raise Forbidden("An admin token sees the tenants page only.")
+    return Viewer(tenant_id=session.tenant_id, session=session)
+
+
+async def admin_viewer(request: Request, db: deps.Session) -> SessionData:
+    """The session of an admin token; a tenant's session gets 403."""
+    session = await _signed_in(request, db)
+    if not session.admin:
+        raise Forbidden("The tenants page needs an admin token.")
+    return session
 
 
 async def _check(request: Request, session: SessionData) -> None:
@@ -93,6 +113,7 @@ async def _check(request: Request, session: SessionData) -> None:
 
 
 CurrentViewer = Annotated[Viewer, Depends(viewer)]
+AdminViewer = Annotated[SessionData, Depends(admin_viewer)]
 
 
 async def csrf_checked(request: Request, found: CurrentViewer) -> Viewer:

@@ -5,8 +5,8 @@ request id of the problem document), so a failed action reads like the API's err
 
     SignInRequired                    → 303 to the sign-in page (htmx: `HX-Redirect`)
     CsrfRejected                      → 403
-    AuthenticationFailed, NotFoundError, ConflictError, ValidationFailed
-                                      → 401, 404, 409, 422 with the error's message
+    AuthenticationFailed, Forbidden, NotFoundError, ConflictError, ValidationFailed
+                                      → 401, 403, 404, 409, 422 with the error's message
     invalid path or query             → 404 (a path id that names nothing) or 422
     Starlette HTTP errors             → their own status
     an unreachable or busy database   → 503
@@ -37,6 +37,7 @@ _log = logging.getLogger(__name__)
 
 _DOMAIN_STATUS: tuple[tuple[type[errors.TodosyncError], int], ...] = (
     (errors.AuthenticationFailed, 401),
+    (errors.Forbidden, 403),
     (errors.NotFoundError, 404),
     (errors.ConflictError, 409),
     (errors.ValidationFailed, 422),
@@ -71,7 +72,7 @@ class DashboardRoute(APIRoute):
 def _to_sign_in(request: Request, *, message: str | None) -> Response:
     render = access.renderer(request)
     session = access.any_session(request)
-    if session.tenant_id is not None:
+    if session.is_signed_in:
         session = type(session).anonymous()  # a dead session is dropped, not kept
     url = f"{PREFIX}/sign-in"
     if is_htmx(request):

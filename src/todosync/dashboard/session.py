@@ -1,8 +1,9 @@
 """The dashboard's session: a signed cookie, and the CSRF token it carries.
 
 The cookie holds `{"c": csrf, "t": tenant_id, "h": sha256(token), "s": session id,
-"a": signed-in-at, "f": flash}`, signed with `itsdangerous` (timestamped: it expires
-`MAX_AGE_S` after the session last changed, which re-signs it) under
+"a": signed-in-at, "f": flash}` (`"t": null` for an admin token's session), signed with
+`itsdangerous` (timestamped: it expires `MAX_AGE_S` after the session last changed, which
+re-signs it) under
 `TODOSYNC_SESSION_SECRET`. A signed-in session also ends `lifetime_s` after its sign-in, however
 often it changed (`TODOSYNC_SESSION_LIFETIME_SECONDS`), and at sign-out, server-side: its id
 is recorded as ended (`auth.service.end_session`), so a copy of the cookie replayed later is
@@ -50,7 +51,8 @@ _SALT = "todosync.dashboard.session"
 
 @dataclass(frozen=True, slots=True)
 class SessionData:
-    """What one browser's session knows; `tenant_id` is None until it signs in."""
+    """What one browser's session knows; `token_hash` is None until it signs in, and
+    `tenant_id` stays None for an admin token (which sees the tenants page only)."""
 
     csrf: str
     tenant_id: int | None = None
@@ -63,8 +65,18 @@ class SessionData:
     def anonymous(cls) -> SessionData:
         return cls(csrf=secrets.token_urlsafe(32))
 
-    def signed_in(self, *, tenant_id: int, token_hash: str) -> SessionData:
-        """A new session (a new id and CSRF token, against session fixation) for the tenant."""
+    @property
+    def is_signed_in(self) -> bool:
+        return self.token_hash is not None
+
+    @property
+    def admin(self) -> bool:
+        """Signed in with an admin token."""
+        return self.is_signed_in and self.tenant_id is None
+
+    def signed_in(self, *, tenant_id: int | None, token_hash: str) -> SessionData:
+        """A new session (a new id and CSRF token, against session fixation) for the tenant
+        (None: an admin token)."""
         return SessionData(
             csrf=secrets.token_urlsafe(32),
             tenant_id=tenant_id,
@@ -127,7 +139,7 @@ def _decode(data: Any) -> SessionData | None:
     flash = flash if isinstance(flash, str) else None
     tenant_id, token_hash, session_id, at = (data.get(key) for key in ("t", "h", "s", "a"))
     if not (
-        isinstance(tenant_id, int)
+        (tenant_id is None or isinstance(tenant_id, int))
         and isinstance(token_hash, str)
         and isinstance(session_id, str)
         and isinstance(at, int)

@@ -6,7 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from todosync.clock import utc_now
@@ -36,12 +47,24 @@ class Tenant(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the local API. Only its SHA-256 is stored."""
+    """A bearer token for the local API. Only its SHA-256 is stored.
+
+    A tenant's token reads and writes that tenant's data; an admin token (`admin`, no tenant)
+    reads every tenant's sync health and nothing of their lists and items."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "(admin AND tenant_id IS NULL) OR (NOT admin AND tenant_id IS NOT NULL)",
+            name="admin_has_no_tenant",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The token's first characters (`tds_` and 8 more): enough to name it in `tokens list`
     # and `tokens revoke`, far too few to use it. None for tokens made before it was kept.

@@ -29,6 +29,7 @@ from todosync.sync.books.run_status import RunStatus
 __all__ = [
     "Page",
     "Status",
+    "connection_status",
     "dismiss_conflict",
     "get_run",
     "list_conflicts",
@@ -187,6 +188,19 @@ async def status(
     connection_id = await queries.connection_of(session, tenant_id=tenant_id)
     if connection_id is None:
         return Status(None, None, None, "closed", 0, 0, 0, None)
+    return await connection_status(
+        session,
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        circuit=circuit_of(connection_id),
+    )
+
+
+async def connection_status(
+    session: AsyncSession, *, tenant_id: int, connection_id: int, circuit: str = "closed"
+) -> Status:
+    """The sync status of one connection of the tenant (`status` for the tenant's own; the
+    admin overview for each connection of every tenant)."""
     scope = {"connection_id": connection_id}
     last_ok = await queries.last_success_at(session, **scope)
     lag_s = None if last_ok is None else (utc_now() - ensure_utc(last_ok)).total_seconds()
@@ -194,7 +208,7 @@ async def status(
         last_run=await queries.last_finished_run(session, **scope),
         last_success_at=last_ok,
         next_run_at=await queries.next_run_at(session, **scope),
-        circuit=circuit_of(connection_id),
+        circuit=circuit,
         pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
         open_conflicts=await queries.count_open_conflicts(session, **scope),
         quarantined=await queries.count_quarantined(session, **scope),

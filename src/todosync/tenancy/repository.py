@@ -11,16 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.store.models import ApiToken, Connection, Tenant
 
 __all__ = [
+    "ConnectionRow",
     "add_connection",
     "connection_ids",
     "list_connections",
     "list_tenants",
+    "page_connections",
     "put_token_ciphertexts",
     "set_connection_disabled",
     "set_disabled",
     "set_token_ciphertext",
     "stored_tokens",
 ]
+
+ConnectionRow = sa.Row[int, str, int, str, datetime | None]
+"""(connection id, connection name, tenant id, tenant name, tenant's disabled_at)."""
 
 
 async def list_tenants(session: AsyncSession) -> Sequence[tuple[Tenant, int, int]]:
@@ -118,3 +123,18 @@ async def put_token_ciphertexts(session: AsyncSession, rows: list[tuple[int, str
         sa.update(Connection).execution_options(synchronize_session=False),
         [{"id": connection_id, "token_ciphertext": c} for connection_id, c in rows],
     )
+
+
+async def page_connections(
+    session: AsyncSession, *, after_id: int, limit: int
+) -> Sequence[ConnectionRow]:
+    """Up to `limit` connections of every tenant with ids above `after_id`, by id, each with
+    its tenant's id, name and `disabled_at` (the admin overview)."""
+    statement = (
+        sa.select(Connection.id, Connection.name, Tenant.id, Tenant.name, Tenant.disabled_at)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .where(Connection.id > after_id)
+        .order_by(Connection.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).all()

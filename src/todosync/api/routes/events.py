@@ -19,7 +19,7 @@ __all__ = ["PING_S", "router"]
 
 PING_S = 15.0
 
-router = APIRouter(prefix="/api", tags=["events"], responses=problems.responses(401, 429))
+router = APIRouter(prefix="/api", tags=["events"], responses=problems.responses(401, 403, 429))
 
 
 @router.get(

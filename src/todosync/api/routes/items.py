@@ -17,7 +17,7 @@ router = APIRouter(
     prefix="/api/todolists/{list_id}/items",
     tags=["items"],
     dependencies=[Depends(deps.authenticated)],
-    responses=problems.responses(401, 404, 429),
+    responses=problems.responses(401, 403, 404, 429),
 )
 
 _LOCATION = {"Location": {"description": "The new item's path.", "schema": {"type": "string"}}}

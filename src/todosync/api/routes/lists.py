@@ -18,7 +18,7 @@ router = APIRouter(
     tags=["lists"],
     # Authentication runs before any other dependency, so a missing token is a 401 first.
     dependencies=[Depends(deps.authenticated)],
-    responses=problems.responses(401, 429),
+    responses=problems.responses(401, 403, 429),
 )
 
 _LOCATION = {"Location": {"description": "The new list's path.", "schema": {"type": "string"}}}

@@ -36,7 +36,7 @@ router = APIRouter(
     prefix="/api/sync",
     tags=["sync"],
     dependencies=[Depends(deps.authenticated)],
-    responses=problems.responses(401, 429),
+    responses=problems.responses(401, 403, 429),
 )
 
 _ENTITY_PATTERN = rf"^(list|item):{ids.CANONICAL_ID}$"

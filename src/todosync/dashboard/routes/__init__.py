@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from todosync.dashboard.routes import actions, conflicts, live, overview, quarantine, runs, signin
+from todosync.dashboard.routes import (
+    actions,
+    conflicts,
+    live,
+    overview,
+    quarantine,
+    runs,
+    signin,
+    tenants,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     conflicts.router,
     quarantine.router,
     live.router,
+    tenants.router,
 )

@@ -28,7 +28,8 @@ async def sign_in_page(request: Request) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request, db: deps.Session, session: access.CheckedAnonymous) -> Response:
-    """Checks the token once; the session then keeps the tenant and the token's hash."""
+    """Checks the token once; the session then keeps the tenant (none for an admin token)
+    and the token's hash."""
     render = access.renderer(request)
     token = (await request.form()).get("token")
     token = token.strip() if isinstance(token, str) else ""
@@ -36,7 +37,7 @@ async def sign_in(request: Request, db: deps.Session, session: access.CheckedAno
         if not token:
             raise AuthenticationFailed("the API token is unknown or revoked")
         with deps.throttled(request, runtime.services_of(request.app).auth_throttle):
-            tenant_id = await auth_service.authenticate(db, token=token)
+            principal = await auth_service.authenticate(db, token=token)
     except AuthenticationFailed:
         # the same page with a message; never the token itself
         context = {"error": "The API token is unknown or revoked."}
@@ -50,8 +51,12 @@ async def sign_in(request: Request, db: deps.Session, session: access.CheckedAno
         )
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
-    signed_in = session.signed_in(tenant_id=tenant_id, token_hash=tokens.hash_token(token))
-    return render.redirect(request, PREFIX, session=signed_in, flash="Signed in.")
+    signed_in = session.signed_in(
+        tenant_id=principal.tenant_id, token_hash=tokens.hash_token(token)
+    )
+    # an admin token sees the tenants page only
+    home = f"{PREFIX}/tenants" if principal.admin else PREFIX
+    return render.redirect(request, home, session=signed_in, flash="Signed in.")
 
 
 @router.post("/sign-out")
