@@ -36,6 +36,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(sa.text("DELETE FROM api_tokens WHERE admin"))
     with op.batch_alter_table("api_tokens") as batch:
-        batch.drop_constraint("ck_api_tokens_admin_has_no_tenant", type_="check")
+        batch.drop_constraint(op.f("ck_api_tokens_admin_has_no_tenant"), type_="check")
         batch.alter_column("tenant_id", existing_type=BigId, nullable=False)
         batch.drop_column("admin")
