@@ -3,12 +3,15 @@
 Server-rendered HTML (Jinja2) with htmx (vendored in `static/`, no CDN): overview, runs and
 their logs, actions (sync now or later, one list, dry run, a held run with mass deletes
 allowed), the conflict inbox and the quarantine. Routes call the same services as the API
-(`sync.service`, `store.service`, `auth.service`) and run no queries of their own.
+(`sync.service`, `store.service`, `auth.service`, `tenancy.overview`) and run no queries of
+their own.
 
 Signing in takes an API token once; a signed, HttpOnly, SameSite session cookie keeps the
 tenant (see `session`), every state-changing request carries the session's CSRF token, and
-each request sees only its tenant's data. Pages update live from the app's event bus through
-`/dashboard/events`, and reload their live part every 15 s in case an event was missed.
+each request sees only its tenant's data. An admin token's session sees the tenants page only
+(every tenant's sync health, `routes.tenants`), and 403 on every tenant page. Pages update
+live from the app's event bus through `/dashboard/events`, and reload their live part every
+15 s in case an event was missed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Queries on tenants, with what `tenants list` shows of each. Callers own the transaction."""
+"""Queries on tenants, with what `tenants list` shows of each, and every tenant's connections
+(the admin overview). Callers own the transaction."""
 
 from __future__ import annotations
 
