@@ -26,7 +26,6 @@ from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed, Forbidden
 
 __all__ = [
-    "Admin",
     "Circuit",
     "ServicesDep",
     "Session",
@@ -123,7 +122,6 @@ def throttled(request: Request, throttle: FailureThrottle) -> Iterator[None]:
 
 
 TenantId = Annotated[int, Depends(authenticated)]
-Admin = Annotated[None, Depends(administrator)]
 
 
 def circuit_of(services: ServicesDep) -> Callable[[int], str]:
