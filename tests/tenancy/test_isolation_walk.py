@@ -52,12 +52,23 @@ def server_url(database_url: str, fake_external: FakeExternal) -> Iterator[str]:
 
 @pytest.fixture
 async def clients(
-    server_url: str, tenant: TenantToken, other_tenant: TenantToken, engine: AsyncEngine
+    server_url: str,
+    tenant: TenantToken,
+    other_tenant: TenantToken,
+    engine: AsyncEngine,
+    fake_external: FakeExternal,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, httpx.AsyncClient]]:
-    """Clients of tenant A (the default tenant), tenant B ("other", given a connection of
-    its own, as `connections create` will) and an admin token."""
+    """Clients of tenant A (the default tenant), tenant B ("other", with a connection of its
+    own: the same fake's URL, but no token, so the fake refuses every call of B's) and an
+    admin token."""
     async with db_engine.create_sessionmaker(engine).begin() as session:
-        session.add(Connection(tenant_id=other_tenant.tenant_id, name="other's"))
+        session.add(
+            Connection(
+                tenant_id=other_tenant.tenant_id,
+                name="other's",
+                external_api_url=fake_external.url,
+            )
+        )
     admin = {"Authorization": f"Bearer {await make_admin_token(engine)}"}
     async with (
         httpx.AsyncClient(base_url=server_url, headers=tenant.headers) as a,
@@ -155,10 +166,9 @@ async def test_another_tenant_reaches_nothing_and_an_admin_reads_only_health(
     ):
         theirs = await _give_a_everything(a, fake_external)
         await _a_saw_its_events(a_events, theirs)
-        # B shares A's external account in this test (connections per tenant come with their
-        # own URL later): the fake refuses B's token, so B's run fails at its pull, and its
-        # `run.finished` marks the point by which any of A's events would have reached B.
-        fake_external.configure(token="refuses-tenant-b")
+        # B's connection sends no token, so the fake refuses it: B's run fails at its pull,
+        # reads none of A's remote data, and its `run.finished` marks the point by which any
+        # of A's events would have reached B.
         b_run = await _synced(b)
         b_seen = await b_events.until(_finished(b_run["id"]))
     assert {sse.data["tenant_id"] for sse in b_seen} == {other_tenant.tenant_id}

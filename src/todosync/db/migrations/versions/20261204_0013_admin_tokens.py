@@ -1,7 +1,7 @@
 """admin tokens: a token of no tenant that reads every tenant's sync health, read-only
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 07:40:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from todosync.db.base import BigId
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
