@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.fixtures.fake_external import FakeExternal, FaultRule
+from tests.fixtures.store import queue_plain_run
 from tests.sync.harness import LocalSide
 from todosync import config
 from todosync.jobs.dispatcher import Dispatcher
 from todosync.store.models import DEFAULT_TENANT_ID
-from todosync.sync import service
 from todosync.sync.books.models import SyncLease, SyncRun
 
 WAIT_S = 20.0
@@ -30,14 +30,7 @@ async def _start_a_run_that_pauses_in_its_first_push(
         await local.create_list(name)
     fake_external.set_faults([FaultRule(kind="applied_then_pause", methods=["POST"])])
     async with sessionmaker.begin() as session:
-        run = await service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=0,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        run = await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=0)
     dispatcher = Dispatcher(
         sessionmaker=sessionmaker, settings=settings.model_copy(update={"push_concurrency": 1})
     )
@@ -111,14 +104,7 @@ async def test_no_queued_run_starts_once_a_stop_is_requested(
 ) -> None:
     """After `request_stop()`, due runs stay queued for the next start."""
     async with sessionmaker.begin() as session:
-        await service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=0,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=0)
     dispatcher = Dispatcher(sessionmaker=sessionmaker, settings=sync_settings)
     dispatcher.request_stop()
 

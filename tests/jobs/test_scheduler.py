@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.fixtures.store import queue_plain_run
 from todosync import config
 from todosync.clock import utc_now
 from todosync.jobs import schedules
@@ -118,14 +119,7 @@ async def test_a_periodic_trigger_joins_a_waiting_manual_run(
     scheduler = make_scheduler(sync_interval_seconds=60)
     await scheduler.reset()
     async with sessionmaker.begin() as session:
-        manual = await service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=0,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        manual = await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=0)
     clock.advance(120)
     await scheduler.tick()
 

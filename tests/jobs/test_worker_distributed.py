@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.cli.runner import cli_env
 from tests.fixtures.api import make_tenant_token
 from tests.fixtures.fake_external import FakeExternal, FaultRule
+from tests.fixtures.store import queue_plain_run
 from todosync import config
 from todosync.cli import runner
 from todosync.db import engine as db_engine
 from todosync.jobs import queue
 from todosync.store import service as store_service
 from todosync.store.models import DEFAULT_TENANT_ID
-from todosync.sync import service, verify
+from todosync.sync import verify
 from todosync.sync.books.models import SyncRun
 
 pytestmark = pytest.mark.postgres_only
@@ -217,14 +218,7 @@ def _queue_run(database_url: str) -> int:
     """What `POST /api/sync` does in distributed mode, without `serve`: a run and its job."""
 
     async def trigger(session: AsyncSession) -> int:
-        run = await service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=0,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        run = await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=0)
         await queue.enqueue_runs(session, [queue.RunJob(run.id)])
         return run.id
 

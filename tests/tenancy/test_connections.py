@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.fixtures.store import queue_plain_run
 from todosync import config
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store.models import DEFAULT_TENANT_ID, Connection
-from todosync.sync import service as sync_service
 from todosync.sync.books.models import SyncRun
 from todosync.tenancy import connections, service
 from todosync.tenancy.secrets import NoSecretKey, SecretBox, UnreadableSecret, new_key
@@ -145,14 +145,7 @@ async def test_a_disabled_connection_fails_its_queued_runs_and_takes_no_new_one(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessionmaker.begin() as session:
-        run = await sync_service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=60,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        run = await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=60)
         assert await connections.disable_connection(session, connection_id=1)
         assert not await connections.disable_connection(session, connection_id=1)
     async with sessionmaker() as session:
@@ -161,14 +154,7 @@ async def test_a_disabled_connection_fails_its_queued_runs_and_takes_no_new_one(
         ).scalar_one()
         assert (failed.status, failed.reason) == ("failed", "its connection was disabled")
         with pytest.raises(ConflictError, match="connection is disabled"):
-            await sync_service.queue_run(
-                session,
-                tenant_id=DEFAULT_TENANT_ID,
-                list_id=None,
-                delay_s=0,
-                dry_run=False,
-                allow_mass_delete=False,
-            )
+            await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=0)
         with pytest.raises(ConflictError, match="connection 1 of tenant default is disabled"):
             await connections.runnable_connection(session, tenant=None)
     async with sessionmaker.begin() as session:

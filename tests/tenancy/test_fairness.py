@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.fixtures.fake_external import FakeExternal, FaultRule
 from tests.fixtures.fake_process import fake_process
+from tests.fixtures.store import queue_plain_run
 from todosync import config
 from todosync.jobs.dispatcher import Dispatcher
-from todosync.sync import service as sync_service
 from todosync.sync.books.models import SyncRun
 from todosync.tenancy import connections
 from todosync.tenancy import service as tenancy
@@ -54,14 +54,7 @@ async def _connect(
 
 async def _queue(sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int) -> int:
     async with sessionmaker.begin() as session:
-        run = await sync_service.queue_run(
-            session,
-            tenant_id=tenant_id,
-            list_id=None,
-            delay_s=0,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        run = await queue_plain_run(session, tenant_id=tenant_id, delay_s=0)
     return run.id
 
 

@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.fixtures.api import TenantToken, make_client, make_tenant_token
+from tests.fixtures.store import queue_plain_run
 from todosync import config
 from todosync.app import create_app
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.jobs import schedules
 from todosync.store.models import DEFAULT_TENANT_ID
-from todosync.sync import service as sync_service
 from todosync.sync.books.models import SyncRun
 from todosync.tenancy import service
 
@@ -75,14 +75,7 @@ async def test_disabling_fails_queued_runs_and_stops_the_schedule(
     """The default tenant's queued run fails with the reason, its connection leaves the
     scheduler's list, and a new token for it is refused."""
     async with sessionmaker.begin() as session:
-        run = await sync_service.queue_run(
-            session,
-            tenant_id=DEFAULT_TENANT_ID,
-            list_id=None,
-            delay_s=60,
-            dry_run=False,
-            allow_mass_delete=False,
-        )
+        run = await queue_plain_run(session, tenant_id=DEFAULT_TENANT_ID, delay_s=60)
         assert await schedules.schedulable_connections(session) == [
             schedules.Schedulable(1, DEFAULT_TENANT_ID, None)
         ]
