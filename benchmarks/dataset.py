@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from todosync import schema
 from todosync.clock import utc_now
 from todosync.db import engine as db_engine
+from todosync.history import record
 from todosync.store import bulk
 from todosync.store.models import DEFAULT_TENANT_ID, TodoItem
 
@@ -77,7 +78,11 @@ def seed_local(database_url: str, *, lists: int, items_per_list: int) -> None:
         try:
             async with db_engine.create_sessionmaker(engine).begin() as session:
                 new = local_lists(lists=lists, items_per_list=items_per_list)
-                await bulk.create_lists(session, tenant_id=DEFAULT_TENANT_ID, lists=new)
+                journal = record.Journal(DEFAULT_TENANT_ID, record.API)
+                await bulk.create_lists(
+                    session, tenant_id=DEFAULT_TENANT_ID, lists=new, journal=journal
+                )
+                await record.append(session, journal.take())
         finally:
             await engine.dispose()
 

@@ -24,8 +24,10 @@ from todosync.auth import service as auth_service
 from todosync.auth.principal import Principal
 from todosync.auth.throttle import FailureThrottle
 from todosync.errors import AuthenticationFailed, Forbidden
+from todosync.history.record import Actor
 
 __all__ = [
+    "ApiActor",
     "Circuit",
     "ServicesDep",
     "Session",
@@ -122,6 +124,20 @@ def throttled(request: Request, throttle: FailureThrottle) -> Iterator[None]:
 
 
 TenantId = Annotated[int, Depends(authenticated)]
+
+
+async def api_actor(
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """Who a writing request is, for the history: `api` with its token's id. One indexed
+    look-up, asked only by routes that write (the token cache keeps tenants, not ids)."""
+    token = None if credentials is None else credentials.credentials
+    token_id = None if token is None else await auth_service.token_id(session, token=token)
+    return Actor("api", token_id)
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
 
 
 def circuit_of(services: ServicesDep) -> Callable[[int], str]:

@@ -29,6 +29,7 @@ __all__ = [
     "list_tokens",
     "revoke_token",
     "revoke_token_named",
+    "token_id",
 ]
 
 MAX_TENANT_NAME_LENGTH = 200
@@ -164,6 +165,15 @@ async def authenticate(
     if cache is not None:
         cache.put(token_hash, principal)
     return principal
+
+
+async def token_id(session: AsyncSession, *, token: str) -> int | None:
+    """The id of the token's row (revoked or not), or None for an unknown token: what the
+    history records as the actor of an API write."""
+    if len(token) > tokens.MAX_TOKEN_LENGTH:
+        return None
+    row = await repository.get_token_by_hash(session, token_hash=tokens.hash_token(token))
+    return None if row is None else row.id
 
 
 async def authenticate_hash(session: AsyncSession, *, token_hash: str) -> Principal:

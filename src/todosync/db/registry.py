@@ -10,6 +10,7 @@ __all__ = ["metadata"]
 
 
 def metadata() -> MetaData:
+    import todosync.history.models
     import todosync.store.models
     import todosync.sync.books.models  # noqa: F401
 

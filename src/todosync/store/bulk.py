@@ -4,7 +4,8 @@ With `service` these are the only writers of lists and items, and they keep the 
 every write bumps `version` and sets `updated_at`; deletes are soft and a list takes its live
 items with it. Conditional writes name the `version` they expect and do nothing (returning
 None) when the row moved on, so an edit made through the API during a run is never lost.
-Callers own the transaction.
+Every write notes its events in the caller's `history.record.Journal` (no query here); the
+caller appends the journal once per transaction. Callers own the transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
+from todosync.history.record import Journal
 from todosync.store.models import TodoItem, TodoList, new_uid
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "get_item",
     "get_list",
     "live_items_of",
+    "note_items_deleted",
     "purge_tombstones",
     "soft_delete_if_version",
     "update_if_version",
@@ -37,6 +40,7 @@ Kind = Literal["list", "item"]
 _LISTS = cast(sa.Table, TodoList.__table__)
 _ITEMS = cast(sa.Table, TodoItem.__table__)
 _TABLES = {"list": _LISTS, "item": _ITEMS}
+_FIELDS: dict[Kind, tuple[str, ...]] = {"list": ("name",), "item": ("description", "completed")}
 
 
 @dataclass(slots=True)
@@ -45,6 +49,8 @@ class NewItem:
     completed: bool
     uid: str = ""
     id: int = 0  # set by create_items
+    # when it came to be in the world (a pulled item's remote time); None: now
+    valid_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -53,9 +59,12 @@ class NewList:
     items: list[NewItem]
     uid: str = ""
     id: int = 0  # set by create_lists
+    valid_at: datetime | None = None
 
 
-async def create_lists(session: AsyncSession, *, tenant_id: int, lists: Sequence[NewList]) -> None:
+async def create_lists(
+    session: AsyncSession, *, tenant_id: int, lists: Sequence[NewList], journal: Journal
+) -> None:
     """Inserts lists and their items in two statements; fills in their ids and uids."""
     if not lists:
         return
@@ -70,13 +79,28 @@ async def create_lists(session: AsyncSession, *, tenant_id: int, lists: Sequence
     ids = await _insert_returning_ids(session, _LISTS, rows)
     for new in lists:
         new.id = ids[new.uid]
+        journal.add(
+            "created",
+            "list",
+            new.id,
+            after={"name": new.name},
+            valid_at=new.valid_at or now,
+            recorded_at=now,
+        )
     await create_items(
-        session, tenant_id=tenant_id, items=[(n.id, item) for n in lists for item in n.items]
+        session,
+        tenant_id=tenant_id,
+        items=[(n.id, item) for n in lists for item in n.items],
+        journal=journal,
     )
 
 
 async def create_items(
-    session: AsyncSession, *, tenant_id: int, items: Sequence[tuple[int, NewItem]]
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    items: Sequence[tuple[int, NewItem]],
+    journal: Journal,
 ) -> None:
     """Inserts items (each with its list id) in one statement; fills in their ids and uids."""
     if not items:
@@ -91,8 +115,17 @@ async def create_items(
         for list_id, item in items
     ]
     ids = await _insert_returning_ids(session, _ITEMS, rows)
-    for _, item in items:
+    for list_id, item in items:
         item.id = ids[item.uid]
+        journal.add(
+            "created",
+            "item",
+            item.id,
+            list_id=list_id,
+            after={"description": item.description, "completed": item.completed},
+            valid_at=item.valid_at or now,
+            recorded_at=now,
+        )
 
 
 async def _insert_returning_ids(
@@ -109,9 +142,14 @@ async def update_if_version(
     entity_id: int,
     expected_version: int,
     values: dict[str, Any],
+    before: dict[str, Any],
+    journal: Journal,
+    valid_at: datetime | None = None,
 ) -> int | None:
-    """Writes `values` if the live row is still at `expected_version`; the new version or None."""
+    """Writes `values` if the live row is still at `expected_version`; the new version or None.
+    `before` holds the row's values of those fields at that version (the plan read them)."""
     table = _TABLES[kind]
+    now = utc_now()
     result = await session.execute(
         sa.update(table)
         .where(
@@ -119,15 +157,38 @@ async def update_if_version(
             table.c.version == expected_version,
             table.c.deleted_at.is_(None),
         )
-        .values(**values, version=table.c.version + 1, updated_at=utc_now())
-        .returning(table.c.version)
+        .values(**values, version=table.c.version + 1, updated_at=now)
+        .returning(table.c.version, _list_id_column(table))
     )
-    version: int | None = result.scalar_one_or_none()
-    return version
+    found = result.first()
+    if found is None:
+        return None
+    version, list_id = found
+    journal.add(
+        "updated",
+        kind,
+        entity_id,
+        list_id=list_id,
+        before={name: before.get(name) for name in values},
+        after=values,
+        valid_at=valid_at or now,
+        recorded_at=now,
+    )
+    return int(version)
+
+
+def _list_id_column(table: sa.Table) -> sa.ColumnElement[Any]:
+    """An item's list id; NULL for a list (its events carry no list id)."""
+    return table.c.list_id if table is _ITEMS else sa.null()
 
 
 async def soft_delete_if_version(
-    session: AsyncSession, *, kind: Kind, entity_id: int, expected_version: int | None
+    session: AsyncSession,
+    *,
+    kind: Kind,
+    entity_id: int,
+    expected_version: int | None,
+    journal: Journal,
 ) -> bool:
     """Tombstones the row (a list with its live items) if still at `expected_version`."""
     table = _TABLES[kind]
@@ -135,20 +196,45 @@ async def soft_delete_if_version(
     query = sa.update(table).where(table.c.id == entity_id, table.c.deleted_at.is_(None))
     if expected_version is not None:
         query = query.where(table.c.version == expected_version)
+    fields = _FIELDS[kind]
     result = await session.execute(
         query.values(deleted_at=now, updated_at=now, version=table.c.version + 1).returning(
-            table.c.id
+            _list_id_column(table), *(table.c[name] for name in fields)
         )
     )
-    if result.scalar_one_or_none() is None:
+    found = result.first()
+    if found is None:
         return False
+    list_id, *values = found
+    before = dict(zip(fields, values, strict=True))
+    journal.add(
+        "deleted", kind, entity_id, list_id=list_id, before=before, valid_at=now, recorded_at=now
+    )
     if kind == "list":
-        await session.execute(
+        items = await session.execute(
             sa.update(_ITEMS)
             .where(_ITEMS.c.list_id == entity_id, _ITEMS.c.deleted_at.is_(None))
             .values(deleted_at=now, updated_at=now, version=_ITEMS.c.version + 1)
+            .returning(_ITEMS.c.id, _ITEMS.c.description, _ITEMS.c.completed)
         )
+        note_items_deleted(journal, items.all(), list_id=entity_id, now=now)
     return True
+
+
+def note_items_deleted(
+    journal: Journal, rows: Sequence[Any], *, list_id: int, now: datetime
+) -> None:
+    """Notes the deletion of a list's items, from `(id, description, completed)` rows."""
+    for item_id, description, completed in rows:
+        journal.add(
+            "deleted",
+            "item",
+            item_id,
+            list_id=list_id,
+            before={"description": description, "completed": bool(completed)},
+            valid_at=now,
+            recorded_at=now,
+        )
 
 
 @dataclass(frozen=True, slots=True)

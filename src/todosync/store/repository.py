@@ -200,14 +200,17 @@ async def soft_delete_item(session: AsyncSession, *, row: TodoItem, now: datetim
     await update_row(session, row=row, values={"deleted_at": now}, now=now)
 
 
-async def soft_delete_list(session: AsyncSession, *, row: TodoList, now: datetime) -> int:
-    """Turns a locked list and all its live items into tombstones; returns the item count."""
+async def soft_delete_list(
+    session: AsyncSession, *, row: TodoList, now: datetime
+) -> Sequence[sa.Row[int, str, bool]]:
+    """Turns a locked list and all its live items into tombstones; returns the items'
+    `(id, description, completed)`, for their events."""
     await update_row(session, row=row, values={"deleted_at": now}, now=now)
     statement = (
         sa.update(TodoItem)
         .where(TodoItem.list_id == row.id, TodoItem.deleted_at.is_(None))
         .values(deleted_at=now, updated_at=now, version=TodoItem.version + 1)
+        .returning(TodoItem.id, TodoItem.description, TodoItem.completed)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return (await session.execute(statement)).all()

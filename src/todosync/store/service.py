@@ -9,7 +9,9 @@ Contract of every write:
 - `expected_version`, when given, makes the write conditional: a row at another version raises
   `ConflictError` and nothing is written (the sync engine's guard against lost updates);
 - unknown, deleted and other tenants' rows all raise `NotFoundError`;
-- text that cannot be stored raises `ValidationFailed`.
+- text that cannot be stored raises `ValidationFailed`;
+- every write appends its events (`history.record`) in the same transaction, by `actor`, with
+  the write time as both valid and recorded time; a write that writes nothing appends none.
 
 Functions flush but never commit: the caller (request, job, engine loop) owns the transaction.
 The entity's own id is the one positional argument after the session (`get_list(session, 7,
@@ -26,7 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.clock import utc_now
 from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
-from todosync.store import repository, schemas
+from todosync.history import record
+from todosync.history.record import Actor
+from todosync.store import bulk, repository, schemas
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, TodoItem, TodoList
 
 __all__ = [
@@ -71,10 +75,17 @@ async def list_lists(
     return _page(rows, limit=limit)
 
 
-async def create_list(session: AsyncSession, *, tenant_id: int, name: str) -> TodoList:
+async def create_list(
+    session: AsyncSession, *, tenant_id: int, name: str, actor: Actor = record.API
+) -> TodoList:
     """Creates a list (version 1)."""
     _check_text(name, field="name", max_length=MAX_NAME_LENGTH)
-    return await repository.insert_list(session, tenant_id=tenant_id, name=name, now=utc_now())
+    now = utc_now()
+    row = await repository.insert_list(session, tenant_id=tenant_id, name=name, now=now)
+    journal = record.Journal(tenant_id, actor)
+    journal.add("created", "list", row.id, after={"name": name}, valid_at=now, recorded_at=now)
+    await record.append(session, journal.take())
+    return row
 
 
 async def update_list(
@@ -84,6 +95,7 @@ async def update_list(
     tenant_id: int,
     name: str | None = None,
     expected_version: int | None = None,
+    actor: Actor = record.API,
 ) -> TodoList:
     """Changes the fields that are not None; see the module contract."""
     if name is not None:
@@ -91,18 +103,29 @@ async def update_list(
     row = await _locked_list(
         session, tenant_id=tenant_id, list_id=list_id, expected=expected_version
     )
-    await _apply(session, row, {"name": name})
+    await _apply(session, row, {"name": name}, actor=actor)
     return row
 
 
 async def delete_list(
-    session: AsyncSession, list_id: int, *, tenant_id: int, expected_version: int | None = None
+    session: AsyncSession,
+    list_id: int,
+    *,
+    tenant_id: int,
+    expected_version: int | None = None,
+    actor: Actor = record.API,
 ) -> None:
     """Soft-deletes the list and every live item in it."""
     row = await _locked_list(
         session, tenant_id=tenant_id, list_id=list_id, expected=expected_version
     )
-    await repository.soft_delete_list(session, row=row, now=utc_now())
+    now = utc_now()
+    name = row.name
+    items = await repository.soft_delete_list(session, row=row, now=now)
+    journal = record.Journal(tenant_id, actor)
+    journal.add("deleted", "list", list_id, before={"name": name}, valid_at=now, recorded_at=now)
+    bulk.note_items_deleted(journal, items, list_id=list_id, now=now)
+    await record.append(session, journal.take())
 
 
 # -- items ---------------------------------------------------------------------------------------
@@ -137,19 +160,33 @@ async def create_item(
     list_id: int,
     description: str,
     completed: bool = False,
+    actor: Actor = record.API,
 ) -> TodoItem:
     """Creates an item (version 1) in a live list; the list itself is not written."""
     _check_text(description, field="description", max_length=MAX_DESCRIPTION_LENGTH)
     # Locked so that a concurrent delete of the list cannot miss the new item.
     await _locked_list(session, tenant_id=tenant_id, list_id=list_id, expected=None)
-    return await repository.insert_item(
+    now = utc_now()
+    row = await repository.insert_item(
         session,
         tenant_id=tenant_id,
         list_id=list_id,
         description=description,
         completed=completed,
-        now=utc_now(),
+        now=now,
     )
+    journal = record.Journal(tenant_id, actor)
+    journal.add(
+        "created",
+        "item",
+        row.id,
+        list_id=list_id,
+        after={"description": description, "completed": completed},
+        valid_at=now,
+        recorded_at=now,
+    )
+    await record.append(session, journal.take())
+    return row
 
 
 async def update_item(
@@ -161,6 +198,7 @@ async def update_item(
     description: str | None = None,
     completed: bool | None = None,
     expected_version: int | None = None,
+    actor: Actor = record.API,
 ) -> TodoItem:
     """Changes the fields that are not None; see the module contract."""
     if description is not None:
@@ -168,7 +206,7 @@ async def update_item(
     row = await _locked_item(
         session, tenant_id=tenant_id, list_id=list_id, item_id=item_id, expected=expected_version
     )
-    await _apply(session, row, {"description": description, "completed": completed})
+    await _apply(session, row, {"description": description, "completed": completed}, actor=actor)
     return row
 
 
@@ -179,12 +217,19 @@ async def delete_item(
     tenant_id: int,
     list_id: int,
     expected_version: int | None = None,
+    actor: Actor = record.API,
 ) -> None:
     """Soft-deletes one item."""
     row = await _locked_item(
         session, tenant_id=tenant_id, list_id=list_id, item_id=item_id, expected=expected_version
     )
-    await repository.soft_delete_item(session, row=row, now=utc_now())
+    now = utc_now()
+    journal = record.Journal(tenant_id, actor)
+    bulk.note_items_deleted(
+        journal, [(row.id, row.description, row.completed)], list_id=list_id, now=now
+    )
+    await repository.soft_delete_item(session, row=row, now=now)
+    await record.append(session, journal.take())
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -238,15 +283,32 @@ async def _found_item(
 
 
 async def _apply(
-    session: AsyncSession, row: TodoList | TodoItem, values: dict[str, object]
+    session: AsyncSession, row: TodoList | TodoItem, values: dict[str, object], *, actor: Actor
 ) -> None:
     changed = {
         field: value
         for field, value in values.items()
         if value is not None and getattr(row, field) != value
     }
-    if changed:
-        await repository.update_row(session, row=row, values=changed, now=utc_now())
+    if not changed:
+        return
+    before = {field: getattr(row, field) for field in changed}
+    now = utc_now()
+    await repository.update_row(session, row=row, values=changed, now=now)
+    journal = record.Journal(row.tenant_id, actor)
+    list_id = row.list_id if isinstance(row, TodoItem) else None
+    kind: record.Kind = "item" if isinstance(row, TodoItem) else "list"
+    journal.add(
+        "updated",
+        kind,
+        row.id,
+        list_id=list_id,
+        before=before,
+        after=changed,
+        valid_at=now,
+        recorded_at=now,
+    )
+    await record.append(session, journal.take())
 
 
 def _page(rows: Sequence[RowT], *, limit: int) -> Page[RowT]:

@@ -329,7 +329,7 @@ class SyncEngine:
             pull_digest=None if forget or plan.actions else reads.pull_digest,
             known=reads.pull_digest,
         )
-        executor = self._executor(tally)
+        executor = self._executor(tally, skew_s=data.skew_s)
         try:
             await executor.apply(actions)
         except ext_errors.AuthenticationError as exc:
@@ -511,8 +511,9 @@ class SyncEngine:
 
         return report
 
-    def _executor(self, tally: Tally) -> Executor:
+    def _executor(self, tally: Tally, *, skew_s: float) -> Executor:
         return Executor(
+            skew_s=skew_s,
             sessionmaker=self.sessionmaker,
             client=self.client,
             connection_id=self.connection_id,

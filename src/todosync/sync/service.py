@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from todosync.clock import ensure_utc, iso_utc, utc_now
 from todosync.db.page import Page
 from todosync.errors import ConflictError, NotFoundError, ValidationFailed
+from todosync.history.record import Actor
 from todosync.store import schemas as store_schemas
 from todosync.store import service as store_service
 from todosync.store.models import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
@@ -299,12 +300,18 @@ def _check_value(field: str, value: Any) -> None:
 async def _write_local(
     session: AsyncSession, conflict: SyncConflict, value: Any, *, tenant_id: int
 ) -> None:
-    """Writes the value through the store (a no-op write when it is already there)."""
+    """Writes the value through the store (a no-op write when it is already there), its
+    event attributed to the conflict."""
+    actor = Actor("conflict", conflict.id)
     gone = ConflictError(f"the {conflict.kind} was deleted; the conflict cannot be resolved")
     try:
         if conflict.kind == "list":
             await store_service.update_list(
-                session, conflict.local_id, tenant_id=tenant_id, **{conflict.field: value}
+                session,
+                conflict.local_id,
+                tenant_id=tenant_id,
+                actor=actor,
+                **{conflict.field: value},
             )
             return
         list_id = await queries.item_list_id(
@@ -317,6 +324,7 @@ async def _write_local(
             conflict.local_id,
             tenant_id=tenant_id,
             list_id=list_id,
+            actor=actor,
             **{conflict.field: value},
         )
     except NotFoundError:

@@ -51,6 +51,7 @@ async def create_item(
     tenant_id: deps.TenantId,
     request: Request,
     response: Response,
+    actor: deps.ApiActor,
 ) -> ItemOut:
     """Creates an item in the list."""
     row = await service.create_item(
@@ -59,6 +60,7 @@ async def create_item(
         list_id=list_id,
         description=body.description,
         completed=body.completed,
+        actor=actor,
     )
     response.headers["Location"] = request.app.url_path_for(
         "get_item", list_id=str(list_id), item_id=str(row.id)
@@ -86,6 +88,7 @@ async def update_item(
     body: ItemUpdate,
     session: deps.Session,
     tenant_id: deps.TenantId,
+    actor: deps.ApiActor,
 ) -> ItemOut:
     """Changes the fields given; an empty body changes nothing (and keeps the version)."""
     row = await service.update_item(
@@ -95,14 +98,19 @@ async def update_item(
         list_id=list_id,
         description=body.description,
         completed=body.completed,
+        actor=actor,
     )
     return ItemOut.model_validate(row)
 
 
 @router.delete("/{item_id}", status_code=204)
 async def delete_item(
-    list_id: ListId, item_id: ItemId, session: deps.Session, tenant_id: deps.TenantId
+    list_id: ListId,
+    item_id: ItemId,
+    session: deps.Session,
+    tenant_id: deps.TenantId,
+    actor: deps.ApiActor,
 ) -> Response:
     """Deletes the item."""
-    await service.delete_item(session, item_id, tenant_id=tenant_id, list_id=list_id)
+    await service.delete_item(session, item_id, tenant_id=tenant_id, list_id=list_id, actor=actor)
     return Response(status_code=204)

@@ -51,9 +51,10 @@ async def create_list(
     tenant_id: deps.TenantId,
     request: Request,
     response: Response,
+    actor: deps.ApiActor,
 ) -> ListOut:
     """Creates a list."""
-    row = await service.create_list(session, tenant_id=tenant_id, name=body.name)
+    row = await service.create_list(session, tenant_id=tenant_id, name=body.name, actor=actor)
     response.headers["Location"] = request.app.url_path_for("get_list", list_id=str(row.id))
     return ListOut.model_validate(row)
 
@@ -71,15 +72,23 @@ async def get_list(list_id: ListId, session: deps.Session, tenant_id: deps.Tenan
     responses=problems.responses(404, 413, 415, 422),
 )
 async def update_list(
-    list_id: ListId, body: ListUpdate, session: deps.Session, tenant_id: deps.TenantId
+    list_id: ListId,
+    body: ListUpdate,
+    session: deps.Session,
+    tenant_id: deps.TenantId,
+    actor: deps.ApiActor,
 ) -> ListOut:
     """Changes the fields given; an empty body changes nothing (and keeps the version)."""
-    row = await service.update_list(session, list_id, tenant_id=tenant_id, name=body.name)
+    row = await service.update_list(
+        session, list_id, tenant_id=tenant_id, name=body.name, actor=actor
+    )
     return ListOut.model_validate(row)
 
 
 @router.delete("/{list_id}", status_code=204, responses=problems.responses(404))
-async def delete_list(list_id: ListId, session: deps.Session, tenant_id: deps.TenantId) -> Response:
+async def delete_list(
+    list_id: ListId, session: deps.Session, tenant_id: deps.TenantId, actor: deps.ApiActor
+) -> Response:
     """Deletes the list and all its items."""
-    await service.delete_list(session, list_id, tenant_id=tenant_id)
+    await service.delete_list(session, list_id, tenant_id=tenant_id, actor=actor)
     return Response(status_code=204)

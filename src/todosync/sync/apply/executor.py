@@ -37,6 +37,7 @@ class Executor:
         concurrency: int,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        skew_s: float = 0.0,
     ) -> None:
         self.sessionmaker = sessionmaker
         # Checked between actions: once it says stop (a shutdown), the action in flight
@@ -49,6 +50,7 @@ class Executor:
             tenant_id=tenant_id,
             run_id=tally.run_id,
             clock=tally.clock,
+            skew_s=skew_s,
         )
         self.remote = RemoteApplier(
             sessionmaker=sessionmaker,

@@ -1,22 +1,28 @@
 """Writes the local side of actions, with their ledger rows and log entries, in the caller's
 transaction. Creates are batched into a few bulk statements; the rest are one or two
-statements each. Nothing here talks to the external API."""
+statements each. Their history events (`history.record`, actor `sync` with the run id) are
+staged on the tally and appended in one statement per transaction, with the log. A pulled
+change's valid time is the remote `updated_at` corrected for the run's clock skew (as the
+merge corrects it); a pulled delete, whose remote time is unknown, takes the write time.
+Nothing here talks to the external API."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import Clock
+from todosync.history import record
 from todosync.store import bulk
 from todosync.sync.books import ledger, runs
 from todosync.sync.books.report import Tally
 from todosync.sync.core import actions as act
 from todosync.sync.core import settle
 
-__all__ = ["LocalWriter", "is_local"]
+__all__ = ["LocalWriter", "flush", "is_local"]
 
 
 def is_local(action: act.Action) -> bool:
@@ -31,11 +37,31 @@ def is_local(action: act.Action) -> bool:
 class LocalWriter:
     """Applies local-side actions and the local half of remote ones for one run."""
 
-    def __init__(self, *, connection_id: int, tenant_id: int, run_id: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        connection_id: int,
+        tenant_id: int,
+        run_id: int,
+        clock: Clock,
+        skew_s: float = 0.0,
+    ) -> None:
         self.connection_id = connection_id
         self.clock = clock
         self.tenant_id = tenant_id
         self.run_id = run_id
+        self.skew_s = skew_s  # the run's effective clock skew (`engine.effective_skew`)
+        self.actor = record.Actor("sync", run_id)
+
+    def journal(self, tally: Tally) -> record.Journal:
+        """The history journal of `tally`'s transaction (its events go with the tally)."""
+        return record.Journal(self.tenant_id, self.actor, rows=tally.events)
+
+    def valid_at(self, remote_updated_at: datetime | None) -> datetime | None:
+        """When a pulled change happened, in local time; None (the write time) if unknown."""
+        if remote_updated_at is None:
+            return None
+        return remote_updated_at - timedelta(seconds=self.skew_s)
 
     async def apply(
         self, session: AsyncSession, actions: Sequence[act.Action], tally: Tally
@@ -48,7 +74,7 @@ class LocalWriter:
         for action in actions:
             if not isinstance(action, act.CreateLocalList | act.CreateLocalItem):
                 await self.apply_one(session, action, tally)
-        await runs.add_log_entries(session, tally.take_log())
+        await flush(session, tally)
 
     async def apply_one(self, session: AsyncSession, action: act.Action, tally: Tally) -> None:
         if isinstance(action, act.Update):
@@ -85,11 +111,17 @@ class LocalWriter:
         news = [
             bulk.NewList(
                 name=a.remote.name,
-                items=[bulk.NewItem(i.description, i.completed) for i in a.remote.items],
+                items=[
+                    bulk.NewItem(i.description, i.completed, valid_at=self.valid_at(i.updated_at))
+                    for i in a.remote.items
+                ],
+                valid_at=self.valid_at(a.remote.updated_at),
             )
             for a in actions
         ]
-        await bulk.create_lists(session, tenant_id=self.tenant_id, lists=news)
+        await bulk.create_lists(
+            session, tenant_id=self.tenant_id, lists=news, journal=self.journal(tally)
+        )
         rows: list[dict[str, Any]] = []
         for action, new in zip(actions, news, strict=True):
             rows.append(self._list_row(action, new))
@@ -153,11 +185,19 @@ class LocalWriter:
         if not actions:
             return
         await ledger.delete_rows(session, [i for a in actions for i in a.replaces_ledger_ids])
-        news = [bulk.NewItem(a.remote.description, a.remote.completed) for a in actions]
+        news = [
+            bulk.NewItem(
+                a.remote.description,
+                a.remote.completed,
+                valid_at=self.valid_at(a.remote.updated_at),
+            )
+            for a in actions
+        ]
         await bulk.create_items(
             session,
             tenant_id=self.tenant_id,
             items=[(a.list_local_id, n) for a, n in zip(actions, news, strict=True)],
+            journal=self.journal(tally),
         )
         rows = []
         for action, new in zip(actions, news, strict=True):
@@ -233,6 +273,9 @@ class LocalWriter:
             entity_id=action.local_id,
             expected_version=expected_version,
             values=dict(action.pull),
+            before=dict(action.local),
+            journal=self.journal(tally),
+            valid_at=self.valid_at(action.remote_updated_at),
         )
         if version is None:
             tally.counts["skipped"] += 1
@@ -306,6 +349,7 @@ class LocalWriter:
             kind=action.kind,
             entity_id=action.local_id,
             expected_version=action.expected_version,
+            journal=self.journal(tally),
         )
         if not deleted:
             # edited here during the run: keep it; the next run sees an edit against a delete
@@ -329,3 +373,9 @@ class LocalWriter:
             local_id=action.local_id,
             external_id=action.external_id,
         )
+
+
+async def flush(session: AsyncSession, tally: Tally) -> None:
+    """Writes what `tally` staged for this transaction: its log entries and history events."""
+    await runs.add_log_entries(session, tally.take_log())
+    await record.append(session, tally.take_events())

@@ -21,8 +21,9 @@ from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
 from todosync.external.schemas import NewItem, NewList, RemoteItem, RemoteList
 from todosync.store import bulk
+from todosync.sync.apply import local_apply
 from todosync.sync.apply.local_apply import LocalWriter
-from todosync.sync.books import ledger, runs
+from todosync.sync.books import ledger
 from todosync.sync.books.report import Tally
 from todosync.sync.core import actions as act
 from todosync.sync.core.fields import Fields, list_digest
@@ -353,4 +354,4 @@ def _match_items(
 
 
 async def _flush_log(session: AsyncSession, tally: Tally) -> None:
-    await runs.add_log_entries(session, tally.take_log())
+    await local_apply.flush(session, tally)

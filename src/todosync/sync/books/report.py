@@ -42,6 +42,8 @@ class Tally:
     # entities the run could not carry that were not in the quarantine before it started
     # (new invalid remote data, entities backing off): they make the run `partial`
     shortfalls: int = 0
+    # history events of the writes staged here (`history.record`), appended with the log
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, side: str, verb: str, n: int = 1) -> None:
         key = _VERB_COUNT.get(verb)
@@ -121,6 +123,10 @@ class Tally:
     def take_log(self) -> list[dict[str, Any]]:
         entries, self.pending_log = self.pending_log, []
         return entries
+
+    def take_events(self) -> list[dict[str, Any]]:
+        events, self.events = self.events, []
+        return events
 
 
 def entity_name(action: act.Action) -> str:

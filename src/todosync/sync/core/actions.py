@@ -115,6 +115,8 @@ class Adopt:
     push: Fields
     remote_updated_at: datetime | None
     pull: Fields = field(default_factory=dict)
+    # the local fields at `local_version`, for the history (not compared, as in `Update`)
+    local: Fields = field(default_factory=dict, compare=False)
     side: Side = "ledger"
     verb: str = "adopt"
 
@@ -134,6 +136,9 @@ class Update:
     pull: Fields
     remote_updated_at: datetime | None
     conflicts: tuple[FieldConflict, ...] = ()
+    # the local fields the merge saw (at `expected_version`): the "before" of pulled fields in
+    # the history; a record, not part of the decision, so actions compare without it
+    local: Fields = field(default_factory=dict, compare=False)
     verb: str = "update"
 
     @property

@@ -689,6 +689,7 @@ class _Planner:
                 pull=result.pull,
                 remote_updated_at=remote_updated_at,
                 conflicts=result.conflicts,
+                local=local.fields if local is not None else base,
             )
         )
 
@@ -726,6 +727,7 @@ class _Planner:
                 push=push,
                 remote_updated_at=remote_updated_at,
                 pull=pull,
+                local=local.fields,
             )
         )
 
