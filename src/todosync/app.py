@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from todosync import apidocs, dashboard, runtime
 from todosync.api import middleware, problems
 from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from todosync.api.routes import admin, health, items, lists, sync
+from todosync.api.routes import admin, health, items, lists, sync, versions
 from todosync.api.routes import events as events_routes
 from todosync.config import Settings
 
@@ -71,6 +71,7 @@ def create_app(
         health.router,
         lists.router,
         items.router,
+        versions.router,
         sync.router,
         events_routes.router,
         admin.router,

@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     push_concurrency: int = Field(default=8, ge=1, le=64)
     tombstone_retention_seconds: float = Field(default=7 * 24 * 3600, ge=0)
     run_retention_days: float = Field(default=30, gt=0)
+    # history events older than this fold into one baseline per entity (`history.retention`)
+    history_retention_days: float = Field(default=90, gt=0)
 
     external_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     external_read_timeout_seconds: float = Field(default=30.0, gt=0)

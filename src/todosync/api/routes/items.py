@@ -6,7 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from todosync.api import deps, problems
 from todosync.api.ids import ItemId, ListId
-from todosync.api.pagination import Paging, encode_cursor
+from todosync.api.pagination import encode_cursor
+from todosync.api.timetravel import AsOfPaging
+from todosync.history import fold
+from todosync.history import service as history
 from todosync.store import service
 from todosync.store.schemas import ItemCreate, ItemOut, ItemPage, ItemUpdate
 
@@ -25,14 +28,42 @@ _LOCATION = {"Location": {"description": "The new item's path.", "schema": {"typ
 
 @router.get("", responses=problems.responses(422))
 async def list_items(
-    list_id: ListId, session: deps.Session, tenant_id: deps.TenantId, paging: Paging
+    list_id: ListId, session: deps.Session, tenant_id: deps.TenantId, query: AsOfPaging
 ) -> ItemPage:
-    """The list's items, oldest first, one page at a time."""
+    """The list's items, oldest first, one page at a time; with `as_of` (and `known_at`),
+    those it had then, as they were."""
+    paging = query.paging
+    if query.at is not None:
+        past = await history.list_items(
+            session,
+            list_id,
+            tenant_id=tenant_id,
+            at=query.at,
+            after_id=paging.after_id,
+            limit=paging.limit,
+        )
+        return ItemPage(
+            data=[item_out(state) for state in past.rows],
+            next_cursor=None if past.last_id is None else encode_cursor(past.last_id),
+        )
     page = await service.list_items(
         session, tenant_id=tenant_id, list_id=list_id, after_id=paging.after_id, limit=paging.limit
     )
     next_cursor = None if page.last_id is None else encode_cursor(page.last_id)
     return ItemPage.of_rows(page.rows, next_cursor=next_cursor)
+
+
+def item_out(state: fold.State) -> ItemOut:
+    """An item as the history folded it."""
+    assert state.list_id is not None
+    return ItemOut(
+        id=state.entity_id,
+        list_id=state.list_id,
+        description=state.fields["description"],
+        completed=state.fields["completed"],
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+    )
 
 
 @router.post(

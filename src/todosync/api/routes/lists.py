@@ -6,7 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from todosync.api import deps, problems
 from todosync.api.ids import ListId
-from todosync.api.pagination import Paging, encode_cursor
+from todosync.api.pagination import encode_cursor
+from todosync.api.timetravel import AsOf, AsOfPaging
+from todosync.history import fold
+from todosync.history import service as history
 from todosync.store import service
 from todosync.store.schemas import ListCreate, ListOut, ListPage, ListUpdate
 
@@ -25,14 +28,36 @@ _LOCATION = {"Location": {"description": "The new list's path.", "schema": {"typ
 
 
 @router.get("", responses=problems.responses(422))
-async def list_lists(session: deps.Session, tenant_id: deps.TenantId, paging: Paging) -> ListPage:
-    """The tenant's lists, oldest first, one page at a time."""
+async def list_lists(
+    session: deps.Session, tenant_id: deps.TenantId, query: AsOfPaging
+) -> ListPage:
+    """The tenant's lists, oldest first, one page at a time; with `as_of` (and `known_at`),
+    those that existed then, as they were."""
+    paging = query.paging
+    if query.at is not None:
+        past = await history.list_lists(
+            session, tenant_id=tenant_id, at=query.at, after_id=paging.after_id, limit=paging.limit
+        )
+        return ListPage(
+            data=[list_out(state) for state in past.rows],
+            next_cursor=None if past.last_id is None else encode_cursor(past.last_id),
+        )
     page = await service.list_lists(
         session, tenant_id=tenant_id, after_id=paging.after_id, limit=paging.limit
     )
     return ListPage(
         data=[ListOut.model_validate(row) for row in page.rows],
         next_cursor=None if page.last_id is None else encode_cursor(page.last_id),
+    )
+
+
+def list_out(state: fold.State) -> ListOut:
+    """A list as the history folded it."""
+    return ListOut(
+        id=state.entity_id,
+        name=state.fields["name"],
+        created_at=state.created_at,
+        updated_at=state.updated_at,
     )
 
 
@@ -59,9 +84,14 @@ async def create_list(
     return ListOut.model_validate(row)
 
 
-@router.get("/{list_id}", responses=problems.responses(404))
-async def get_list(list_id: ListId, session: deps.Session, tenant_id: deps.TenantId) -> ListOut:
-    """One list."""
+@router.get("/{list_id}", responses=problems.responses(404, 422))
+async def get_list(
+    list_id: ListId, session: deps.Session, tenant_id: deps.TenantId, at: AsOf
+) -> ListOut:
+    """One list; with `as_of` (and `known_at`), as it was then (a list deleted since still
+    answers for a time when it existed)."""
+    if at is not None:
+        return list_out(await history.get_list(session, list_id, tenant_id=tenant_id, at=at))
     row = await service.get_list(session, list_id, tenant_id=tenant_id)
     return ListOut.model_validate(row)
 
