@@ -16,8 +16,9 @@ database queue each periodic run once. Delayed and manual triggers need nothing 
 are queued rows already and survive a restart as such.
 
 Housekeeping (on start, then every `housekeeping_s`): runs left `running` by a process that
-died are marked `failed` (`sync.runs.reap_abandoned`), and runs past `RUN_RETENTION_DAYS` are
-purged with their logs (`jobs.retention`).
+died are marked `failed` (`sync.runs.reap_abandoned`), runs past `RUN_RETENTION_DAYS` are
+purged with their logs (`jobs.retention`), and history events past
+`HISTORY_RETENTION_DAYS` fold into baselines (`history.retention`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.clock import Clock, utc_now
 from todosync.config import IntervalMode, Settings
+from todosync.history import retention as history_retention
 from todosync.jobs import adaptive, retention, schedules
 from todosync.sync import service
 from todosync.sync.books import runs, totals
@@ -201,8 +203,8 @@ class Scheduler:
         return due, won
 
     async def housekeep(self) -> int:
-        """Marks runs whose holder died `failed` (abandoned), then purges runs past the
-        retention period; returns how many were purged."""
+        """Marks runs whose holder died `failed` (abandoned), purges runs past the retention
+        period and folds old history; returns how many runs were purged."""
         now = self.clock()
         async with self.sessionmaker.begin() as session:
             reaped = await runs.reap_abandoned(
@@ -214,6 +216,10 @@ class Scheduler:
         purged = await retention.purge_runs(self.sessionmaker, older_than=older_than)
         if purged:
             log.info("purged %d run(s) older than the retention period", purged)
+        cutoff = now - timedelta(days=self.settings.history_retention_days)
+        folded = await history_retention.fold_window(self.sessionmaker, cutoff=cutoff)
+        if folded:
+            log.info("folded %d history event(s) older than the retention window", folded)
         return purged
 
     def _base_interval(self, found: schedules.Schedulable) -> float:
