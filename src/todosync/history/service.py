@@ -23,6 +23,7 @@ from todosync.history.models import EntityEvent
 
 __all__ = [
     "Moment",
+    "entity_versions",
     "get_list",
     "item_versions",
     "list_items",
@@ -122,6 +123,28 @@ async def item_versions(
         item_id,
         tenant_id=tenant_id,
         list_id=list_id,
+        after_id=after_id,
+        limit=limit,
+    )
+
+
+async def entity_versions(
+    session: AsyncSession,
+    kind: str,
+    entity_id: int,
+    *,
+    tenant_id: int,
+    after_id: int,
+    limit: int,
+) -> Page[EntityEvent]:
+    """One page of a list's or item's versions by its id alone (the dashboard's run log
+    knows an item's id, not always its list), oldest first; `NotFoundError` for none."""
+    return await _versions(
+        session,
+        kind,
+        entity_id,
+        tenant_id=tenant_id,
+        list_id=None,
         after_id=after_id,
         limit=limit,
     )

@@ -13,6 +13,7 @@ from todosync.dashboard.routes import (
     runs,
     signin,
     tenants,
+    versions,
 )
 
 __all__ = ["ROUTERS"]
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     overview.router,
     runs.router,
+    versions.router,
     actions.router,
     conflicts.router,
     quarantine.router,
