@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -81,7 +80,7 @@ def _alive(group: Sequence[EntityEvent]) -> bool:
     return state.alive
 
 
-def _baseline(tenant_id: int, group: Sequence[EntityEvent]) -> dict[str, Any]:
+def _baseline(tenant_id: int, group: Sequence[EntityEvent]) -> record.EventRow:
     """One event that stands for `group` (one entity's foldable events)."""
     state = next(iter(fold.fold(group).values()))
     created_at = state.created_at or min(e.valid_at for e in group)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todosync.clock import Clock
+from todosync.history.record import EventRow
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.core import actions as act
 
@@ -43,7 +44,7 @@ class Tally:
     # (new invalid remote data, entities backing off): they make the run `partial`
     shortfalls: int = 0
     # history events of the writes staged here (`history.record`), appended with the log
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
 
     def count(self, side: str, verb: str, n: int = 1) -> None:
         key = _VERB_COUNT.get(verb)
@@ -124,7 +125,7 @@ class Tally:
         entries, self.pending_log = self.pending_log, []
         return entries
 
-    def take_events(self) -> list[dict[str, Any]]:
+    def take_events(self) -> list[EventRow]:
         events, self.events = self.events, []
         return events
 
