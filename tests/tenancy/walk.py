@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["ADMIN", "EXEMPT", "STREAMS", "Probe", "Theirs", "probes", "routes_of"]
 
@@ -70,6 +72,7 @@ def _listing(route: Route, path: str, forbidden_ids: Set[int]) -> Probe:
 def probes(theirs: Theirs, *, own_list_id: int) -> list[Probe]:
     """B's requests: A's ids wherever a route takes one, and B's own list where it is B's."""
     a_list, a_item, own = theirs.list_id, theirs.item_id, own_list_id
+    just_now = quote((datetime.now(UTC) - timedelta(seconds=1)).isoformat())
     run, conflict, quarantined = (
         min(ids) for ids in (theirs.run_ids, theirs.conflict_ids, theirs.quarantine_ids)
     )
@@ -84,6 +87,17 @@ def probes(theirs: Theirs, *, own_list_id: int) -> list[Probe]:
             for method, body in (("GET", None), ("PATCH", {"name": "B was here"}), ("DELETE", None))
         ),
         Probe(("GET", items), f"/api/todolists/{a_list}/items"),
+        # the history's reads: as of a moment when A's rows existed, and their versions
+        _listing(("GET", "/api/todolists"), f"/api/todolists?as_of={just_now}", theirs.list_ids),
+        Probe(("GET", lists), f"/api/todolists/{a_list}?as_of={just_now}"),
+        Probe(("GET", items), f"/api/todolists/{a_list}/items?as_of={just_now}"),
+        Probe(("GET", f"{lists}/versions"), f"/api/todolists/{a_list}/versions"),
+        *(
+            Probe(
+                (("GET", f"{item}/versions")), f"/api/todolists/{list_id}/items/{a_item}/versions"
+            )
+            for list_id in (a_list, own)
+        ),
         _listing(("GET", items), f"/api/todolists/{own}/items", theirs.item_ids),
         Probe(("POST", items), f"/api/todolists/{a_list}/items", {"description": "B was here"}),
         *(

@@ -1,7 +1,7 @@
 """entity events: the append-only history of every list and item change (issue 17)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 08:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from todosync.db.base import BigId, UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
