@@ -21,6 +21,7 @@ from todosync.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from todosync.api.routes import admin, health, items, lists, sync, versions
 from todosync.api.routes import events as events_routes
 from todosync.config import Settings
+from todosync.graphql import router as graphql_router
 
 __all__ = ["create_app"]
 
@@ -79,6 +80,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.state.route_methods = problems.route_methods(routers)
+    app.include_router(graphql_router.create(settings))  # /graphql over the same services
     app.router.routes.extend(apidocs.routes(openapi_url="/openapi.json", title="todosync"))
     dashboard.install(app, settings)  # /dashboard: pages over the same services
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     log_format: str = Field(default="console", pattern="^(console|json)$")
     debug_log_content: bool = False
+    # the in-browser GraphQL IDE at /graphql (off: a production API serves no IDE page)
+    graphiql: bool = False
 
     run_mode: RunMode = RunMode.EMBEDDED
     sync_interval_seconds: float = Field(default=60.0, ge=0)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTasks  # FastAPI's subclass, or GraphQL's
 
 from todosync import runtime
 from todosync.jobs import queue

@@ -350,6 +350,24 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     run_demo(load_settings(), host=host, port=port)
 
 
+@app.command("graphql-schema")
+@handle_errors
+def graphql_schema(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write it here instead of stdout.", show_default=False),
+    ] = None,
+) -> None:
+    """Print the GraphQL schema (SDL) that /graphql serves; `docs/schema.graphql` is its copy."""
+    from todosync.graphql import schema
+
+    text = schema.print_sdl()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:

@@ -41,7 +41,9 @@ __all__ = [
     "delete_list",
     "get_item",
     "get_list",
+    "get_lists",
     "is_tenants",
+    "items_of_lists",
     "list_items",
     "list_lists",
     "update_item",
@@ -63,6 +65,14 @@ async def get_list(session: AsyncSession, list_id: int, *, tenant_id: int) -> To
     """The tenant's live list, or `NotFoundError`."""
     row = await repository.get_list(session, tenant_id=tenant_id, list_id=list_id)
     return _found(row, "list", list_id)
+
+
+async def get_lists(
+    session: AsyncSession, list_ids: Sequence[int], *, tenant_id: int
+) -> dict[int, TodoList]:
+    """The tenant's live lists among `list_ids`, by id (missing ones left out), in one query."""
+    rows = await repository.get_lists(session, tenant_id=tenant_id, list_ids=list_ids)
+    return {row.id: row for row in rows}
 
 
 async def list_lists(
@@ -151,6 +161,20 @@ async def list_items(
         # an empty page, or no such list: only then is the list looked up on its own
         await get_list(session, list_id, tenant_id=tenant_id)
     return _page(rows, limit=limit)
+
+
+async def items_of_lists(
+    session: AsyncSession, list_ids: Sequence[int], *, tenant_id: int, after_id: int, limit: int
+) -> dict[int, Page[repository.ItemRow]]:
+    """One page of live items (ids above `after_id`) for each of the tenant's live lists in
+    `list_ids`, in one query; a list that is not the tenant's live list gets an empty page."""
+    rows = await repository.first_items_of_lists(
+        session, tenant_id=tenant_id, list_ids=list_ids, after_id=after_id, limit=limit + 1
+    )
+    by_list: dict[int, list[repository.ItemRow]] = {list_id: [] for list_id in list_ids}
+    for row in rows:
+        by_list[row.list_id].append(row)
+    return {list_id: _page(found, limit=limit) for list_id, found in by_list.items()}
 
 
 async def create_item(
