@@ -52,7 +52,8 @@ class Context(BaseContext):
     async def tenant_id(self) -> int:
         """The token's tenant; `AuthenticationFailed` without a valid token, `Forbidden` for
         an admin token (it reads no tenant's data, as on the REST API)."""
-        principal = await self.principal(self.db)
+        # a WebSocket's token was checked at `connection_init`; it has no session here
+        principal = self._principal or await self.principal(self.db)
         if principal.tenant_id is None:
             raise Forbidden("an admin token reads only /api/admin; use a tenant's token for this")
         return principal.tenant_id
@@ -74,7 +75,8 @@ class Context(BaseContext):
     def _token(self) -> str | None:
         """The bearer token: `connection_init`'s payload on a WebSocket, else the header."""
         if self.connection_params is not None:
-            header = self.connection_params.get("Authorization")
+            params = {str(key).lower(): value for key, value in self.connection_params.items()}
+            header = params.get("authorization")
         else:
             connection = self.request
             header = None if connection is None else connection.headers.get("authorization")

@@ -8,16 +8,20 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from todosync.config import Settings
-from todosync.graphql import context, schema
+from todosync.graphql import context, schema, websocket
 
 __all__ = ["PATH", "create"]
 
 PATH = "/graphql"
 
 
+class _Router(GraphQLRouter[context.Context, None]):
+    graphql_transport_ws_handler_class = websocket.TransportWSHandler
+
+
 def create(settings: Settings) -> GraphQLRouter[context.Context, None]:
     """The router that `app.create_app` includes."""
-    return GraphQLRouter(
+    return _Router(
         schema.SCHEMA,
         path=PATH,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from todosync.graphql.errors import ErrorCodes
 from todosync.graphql.mutation import Mutation
 from todosync.graphql.query import Query
+from todosync.graphql.subscription import Subscription
 from todosync.graphql.transaction import Transaction
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "SCHEMA", "print_sdl"]
@@ -33,6 +34,7 @@ class _Schema(strawberry.Schema):
 SCHEMA = _Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[
         ErrorCodes,  # first: it sees (and codes) the errors of every other extension
         # factories: one fresh extension per operation
