@@ -27,7 +27,8 @@ PROTOCOL = "graphql-transport-ws"
 
 @contextmanager
 def running_server(settings: config.Settings) -> Iterator[str]:
-    """The app (dispatcher included) served in a thread; yields its `http://` base URL."""
+    """The app served in a thread (with its dispatcher, unless `settings` say distributed);
+    yields its `http://` base URL."""
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
     )
