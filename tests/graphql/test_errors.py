@@ -6,11 +6,13 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from graphql import GraphQLError
 
 from tests.fixtures.api import make_client
 from tests.graphql.helpers import codes, gql
 from todosync.config import load_settings
-from todosync.graphql import schema
+from todosync.errors import Throttled
+from todosync.graphql import errors, schema
 
 
 async def test_unknown_and_malformed_ids_are_not_found(client: httpx.AsyncClient) -> None:
@@ -93,3 +95,23 @@ async def test_graphiql_only_when_enabled(enabled: bool, database_url: str, engi
     async with make_client(app) as browser:
         response = await browser.get("/graphql", headers={"Accept": "text/html"})
     assert ("graphiql" in response.text.lower()) is enabled
+
+
+def test_unexpected_errors_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception that is not ours answers INTERNAL with a fixed message; the details go to
+    the log only."""
+    leaked = RuntimeError("SELECT secret FROM api_tokens")
+    error = errors.coded(GraphQLError(str(leaked), original_error=leaked, path=["lists"]))
+    assert error.extensions == {"code": "INTERNAL"}
+    assert "secret" not in error.message
+    assert error.path == ["lists"]
+    assert "RuntimeError" in caplog.text
+
+
+def test_our_errors_keep_their_message() -> None:
+    """Each of our error classes maps to its code and keeps its message."""
+    for cls, code in errors.CODES:
+        original = cls("t") if cls is not Throttled else Throttled(retry_after_s=3)
+        error = errors.coded(GraphQLError(str(original), original_error=original))
+        assert error.extensions == {"code": code}
+        assert error.message == str(original)

@@ -4,6 +4,7 @@ connections without a valid tenant token are refused with 4401 (4403 for an admi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,9 @@ from tests.graphql.live import PROTOCOL, Subscriber, running_server, subscriber
 from tests.graphql.test_readme import examples
 from todosync import config
 from todosync.db import engine as db_engine
+from todosync.store import service as store_service
 from todosync.store.models import Connection
+from todosync.sync.books.models import SyncConflict
 
 RUN_EVENTS = "subscription($run: ID) { runEvents(runId: $run) { kind data } }"
 ENTITY_CHANGES = "subscription { entityChanges { kind data } }"
@@ -133,3 +136,46 @@ async def test_refused_connections(server_url: str, engine: AsyncEngine) -> None
     assert await _close_code(server_url, {"Authorization": "Bearer nope"}) == 4401
     admin = await make_admin_token(engine)
     assert await _close_code(server_url, {"Authorization": f"Bearer {admin}"}) == 4403
+
+
+async def test_the_conflicts_subscription_sees_a_resolution(
+    server_url: str, tenant: TenantToken, engine: AsyncEngine
+) -> None:
+    """`resolveConflict` over HTTP reaches a `conflicts` subscriber as `conflict.resolved`."""
+    async with db_engine.create_sessionmaker(engine).begin() as session:
+        todo = await store_service.create_list(session, tenant_id=tenant.tenant_id, name="Old")
+        conflict = SyncConflict(
+            connection_id=1,
+            kind="list",
+            local_id=todo.id,
+            field="name",
+            base="Base",
+            local="Old",
+            remote="New",
+            winner="remote",
+        )
+        session.add(conflict)
+        await session.flush()
+        conflict_id = conflict.id
+    resolve = "mutation($id: ID!) { resolveConflict(id: $id, choice: LOCAL) { status } }"
+    async with subscriber(server_url, token=tenant.token) as events:
+        op_id = await events.subscribe("subscription { conflicts { kind data } }")
+        async with httpx.AsyncClient(base_url=server_url, headers=tenant.headers) as client:
+            body = {"query": resolve, "variables": {"id": str(conflict_id)}}
+            answer = (await client.post("/graphql", json=body)).json()
+        assert answer.get("data"), answer
+        assert answer["data"]["resolveConflict"]["status"] == "RESOLVED", answer
+        event = (await events.next(op_id))["conflicts"]
+    assert event == {"kind": "conflict.resolved", "data": {"id": conflict_id}}
+
+
+async def test_queries_over_the_websocket_are_refused(server_url: str, tenant: TenantToken) -> None:
+    """A query sent over the WebSocket gets one VALIDATION error: they belong on HTTP."""
+    async with subscriber(server_url, token=tenant.token) as events:
+        payload = {"query": "{ syncStatus { circuit } }"}
+        await events.socket.send(json.dumps({"id": "q", "type": "subscribe", "payload": payload}))
+        message = json.loads(await asyncio.wait_for(events.socket.recv(), timeout=30))
+    assert message["type"] == "next", message
+    (error,) = message["payload"]["errors"]
+    assert "extensions" in error, message
+    assert error["extensions"]["code"] == "VALIDATION"

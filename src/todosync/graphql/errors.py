@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graphql import GraphQLError
 from todosync import errors
 
-__all__ = ["CODES", "ErrorCodes"]
+__all__ = ["CODES", "ErrorCodes", "coded"]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,11 @@ class ErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_coded(error) for error in result.errors]
+            result.errors = [coded(error) for error in result.errors]
 
 
-def _coded(error: GraphQLError) -> GraphQLError:
+def coded(error: GraphQLError) -> GraphQLError:
+    """`error` with its `extensions.code`, and a fixed message when it is unexpected."""
     original = error.original_error
     message, code = error.message, "VALIDATION"
     if original is not None and not isinstance(original, GraphQLError):

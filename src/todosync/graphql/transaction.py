@@ -2,13 +2,18 @@
 reads in a read-only session, a mutation writes in a writing one after the app's write gate,
 and it commits when the operation has run without errors, before the response goes out. An
 operation with any error rolls back as a whole, so a mutation never half-happens.
-Subscriptions open no session here: they read the event bus, not the database."""
+
+Subscriptions open no session: they read the event bus, not the database. Over a WebSocket
+only subscriptions run: its operations share one context (one connection), which a
+transaction per operation cannot, so queries and mutations are refused there (use HTTP)."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -16,12 +21,23 @@ from todosync.graphql.context import Context
 
 __all__ = ["Transaction"]
 
+log = logging.getLogger(__name__)
+
+_HTTP_ONLY = "Over a WebSocket only subscriptions run; send queries and mutations over HTTP."
+_NOT_COMMITTED = "Internal error: nothing was saved; the server log has the details."
+
 
 class Transaction(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         operation = self.execution_context.operation_type
         if not isinstance(context, Context) or operation == OperationType.SUBSCRIPTION:
+            yield
+            return
+        if context.connection_params is not None:
+            # a result set here is the answer: strawberry then runs nothing
+            refused = GraphQLError(_HTTP_ONLY, extensions={"code": "VALIDATION"})
+            self.execution_context.result = ExecutionResult(None, [refused])
             yield
             return
         services = context.services
@@ -41,5 +57,10 @@ class Transaction(SchemaExtension):
             result = self.execution_context.result
             if result is not None and result.errors:
                 await session.rollback()
-            else:
+                return
+            try:
                 await session.commit()
+            except Exception:
+                # raised here it would reach the client as it is (SQL included)
+                log.exception("graphql: the operation's commit failed")
+                raise GraphQLError(_NOT_COMMITTED, extensions={"code": "INTERNAL"}) from None
