@@ -7,9 +7,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.api import make_client
 from tests.graphql.helpers import codes, gql
+from todosync.app import create_app
 from todosync.config import load_settings
 from todosync.errors import Throttled
 from todosync.graphql import errors, schema
@@ -86,12 +88,12 @@ async def test_an_admin_token_is_forbidden(admin_client: httpx.AsyncClient) -> N
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-async def test_graphiql_only_when_enabled(enabled: bool, database_url: str, engine: object) -> None:
+async def test_graphiql_only_when_enabled(
+    enabled: bool, database_url: str, engine: AsyncEngine
+) -> None:
     """The IDE page is served only with `TODOSYNC_GRAPHIQL=true`."""
-    from todosync.app import create_app
-
     settings = load_settings(database_url=database_url, graphiql=enabled)
-    app = create_app(settings, engine=engine, dispatcher=False)  # type: ignore[arg-type]
+    app = create_app(settings, engine=engine, dispatcher=False)
     async with make_client(app) as browser:
         response = await browser.get("/graphql", headers={"Accept": "text/html"})
     assert ("graphiql" in response.text.lower()) is enabled

@@ -22,6 +22,7 @@ __all__ = [
     "LogEntry",
     "PageInfo",
     "Quarantined",
+    "ResolveChoice",
     "Run",
     "RunStatus",
     "SyncQueued",
