@@ -121,8 +121,8 @@ class Mutation:
         if list_id is not None:
             fields["list_id"] = paging.parse_id(list_id, what="list")
         body = _checked(sync_schemas.SyncRequest, fields)
-        async with info.context.tenant_session() as (session, tenant_id):
-            context = info.context
+        context = info.context
+        async with context.tenant_session() as (session, tenant_id):
             run = await sync_service.queue_run(
                 session,
                 tenant_id=tenant_id,
@@ -151,8 +151,8 @@ class Mutation:
         if value is not strawberry.UNSET:
             fields["value"] = value
         body = _checked(pydantic.TypeAdapter(sync_schemas.ResolveRequest), fields)
-        async with info.context.tenant_session() as (session, tenant_id):
-            context = info.context
+        context = info.context
+        async with context.tenant_session() as (session, tenant_id):
             row = await sync_service.resolve_conflict(
                 session,
                 conflict_id,

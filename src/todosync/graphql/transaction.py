@@ -57,6 +57,9 @@ class Transaction(SchemaExtension):
             result = self.execution_context.result
             if result is not None and result.errors:
                 await session.rollback()
+                if context.background_tasks is not None:
+                    # what was to follow the commit (wake the dispatcher, publish an event)
+                    context.background_tasks.tasks.clear()
                 return
             try:
                 await session.commit()
