@@ -17,6 +17,7 @@ from todosync.api import deps
 from todosync.auth import service as auth_service
 from todosync.auth.principal import Principal
 from todosync.errors import AuthenticationFailed, Forbidden
+from todosync.history.record import Actor
 
 __all__ = ["Context", "get_context"]
 
@@ -32,6 +33,7 @@ class Context(BaseContext):
         self.session: AsyncSession | None = None
         self.connection_params: dict[str, Any] | None = None
         self._principal: Principal | None = None
+        self._actor: Actor | None = None
         self.loaders: dict[str, Any] = {}  # the operation's DataLoaders, by name
         # GraphQL resolves sibling fields concurrently, and a session takes one call at a time
         self._lock = asyncio.Lock()
@@ -71,6 +73,15 @@ class Context(BaseContext):
                     session, token=token, cache=self.services.token_cache
                 )
         return self._principal
+
+    async def actor(self) -> Actor:
+        """Who writes, for the history: `api` with the token's id, as REST records it (one
+        indexed look-up, once per operation)."""
+        if self._actor is None:
+            token = self._token()
+            found = None if token is None else await auth_service.token_id(self.db, token=token)
+            self._actor = Actor("api", found)
+        return self._actor
 
     def _token(self) -> str | None:
         """The bearer token: `connection_init`'s payload on a WebSocket, else the header."""

@@ -18,7 +18,10 @@ from todosync.db.page import Page
 from todosync.errors import NotFoundError
 from todosync.graphql import paging
 from todosync.graphql.context import Context
+from todosync.graphql.history import Moment, Version, state_connection
 from todosync.graphql.types import Connection
+from todosync.history import service as history_service
+from todosync.history.fold import State
 from todosync.store import service
 
 __all__ = ["TodoItem", "TodoList"]
@@ -35,8 +38,10 @@ class TodoList:
     name: str
     created_at: datetime
     updated_at: datetime
+    # the moment of a read of the past (`asOf`): its items are read at the same moment
+    at: strawberry.Private[Moment | None] = None
 
-    @strawberry.field(description="The list's live items, oldest first.")
+    @strawberry.field(description="The list's live items (at the list's moment), oldest first.")
     async def items(
         self,
         info: strawberry.Info[Context, None],
@@ -44,9 +49,34 @@ class TodoList:
         after: str | None = None,
     ) -> Connection[TodoItem]:
         after_id, limit = paging.start(first, after)
+        if self.at is not None:  # a read of the past: one fold per list, not batched
+            async with info.context.tenant_session() as (session, tenant_id):
+                past = await history_service.list_items(
+                    session,
+                    int(self.id),
+                    tenant_id=tenant_id,
+                    at=self.at,
+                    after_id=after_id,
+                    limit=limit,
+                )
+            return state_connection(past, TodoItem.of_state)
         loader = _loader(info.context, "items", _load_items)
         page = await loader.load((int(self.id), after_id, limit))
         return paging.connection(page, TodoItem.of)
+
+    @strawberry.field(description="Every version of the list, oldest first.")
+    async def versions(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int = pagination.DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Connection[Version]:
+        after_id, limit = paging.start(first, after)
+        async with info.context.tenant_session() as (session, tenant_id):
+            page = await history_service.list_versions(
+                session, int(self.id), tenant_id=tenant_id, after_id=after_id, limit=limit
+            )
+        return paging.connection(page, Version.of)
 
     @classmethod
     def of(cls, row: Any) -> TodoList:
@@ -55,6 +85,19 @@ class TodoList:
             name=row.name,
             created_at=row.created_at,
             updated_at=row.updated_at,
+        )
+
+    @classmethod
+    def of_state(cls, state: State, *, at: Moment) -> TodoList:
+        """A list as the history folded it at `at`."""
+        assert state.created_at is not None, "alive"
+        assert state.updated_at is not None, "alive"
+        return cls(
+            id=strawberry.ID(str(state.entity_id)),
+            name=state.fields["name"],
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+            at=at,
         )
 
 
@@ -73,6 +116,39 @@ class TodoItem:
         if row is None:  # deleted since the item was read
             raise NotFoundError(f"list {self.list_id} not found")
         return TodoList.of(row)
+
+    @strawberry.field(description="Every version of the item, oldest first.")
+    async def versions(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int = pagination.DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Connection[Version]:
+        after_id, limit = paging.start(first, after)
+        async with info.context.tenant_session() as (session, tenant_id):
+            page = await history_service.item_versions(
+                session,
+                int(self.id),
+                tenant_id=tenant_id,
+                list_id=int(self.list_id),
+                after_id=after_id,
+                limit=limit,
+            )
+        return paging.connection(page, Version.of)
+
+    @classmethod
+    def of_state(cls, state: State) -> TodoItem:
+        """An item as the history folded it."""
+        assert state.created_at is not None, "alive"
+        assert state.updated_at is not None, "alive"
+        return cls(
+            id=strawberry.ID(str(state.entity_id)),
+            list_id=strawberry.ID(str(state.list_id)),
+            description=state.fields["description"],
+            completed=state.fields["completed"],
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+        )
 
     @classmethod
     def of(cls, row: Any) -> TodoItem:

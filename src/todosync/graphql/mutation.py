@@ -32,7 +32,9 @@ class Mutation:
     @strawberry.mutation(description="Creates a list.")
     async def create_list(self, info: Info, name: str) -> TodoList:
         async with info.context.tenant_session() as (session, tenant_id):
-            row = await store_service.create_list(session, tenant_id=tenant_id, name=name)
+            row = await store_service.create_list(
+                session, tenant_id=tenant_id, name=name, actor=await info.context.actor()
+            )
         return TodoList.of(row)
 
     @strawberry.mutation(description="Changes the fields given (null: unchanged).")
@@ -44,14 +46,18 @@ class Mutation:
     ) -> TodoList:
         list_id = paging.parse_id(id, what="list")
         async with info.context.tenant_session() as (session, tenant_id):
-            row = await store_service.update_list(session, list_id, tenant_id=tenant_id, name=name)
+            row = await store_service.update_list(
+                session, list_id, tenant_id=tenant_id, name=name, actor=await info.context.actor()
+            )
         return TodoList.of(row)
 
     @strawberry.mutation(description="Deletes the list and all its items; returns its id.")
     async def delete_list(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         list_id = paging.parse_id(id, what="list")
         async with info.context.tenant_session() as (session, tenant_id):
-            await store_service.delete_list(session, list_id, tenant_id=tenant_id)
+            await store_service.delete_list(
+                session, list_id, tenant_id=tenant_id, actor=await info.context.actor()
+            )
         return id
 
     @strawberry.mutation(description="Creates an item in the list.")
@@ -66,6 +72,7 @@ class Mutation:
                 list_id=parent,
                 description=description,
                 completed=completed,
+                actor=await info.context.actor(),
             )
         return TodoItem.of(row)
 
@@ -88,6 +95,7 @@ class Mutation:
                 list_id=parent,
                 description=description,
                 completed=completed,
+                actor=await info.context.actor(),
             )
         return TodoItem.of(row)
 
@@ -101,7 +109,13 @@ class Mutation:
         parent = paging.parse_id(list_id, what="list")
         item_id = paging.parse_id(id, what="item")
         async with info.context.tenant_session() as (session, tenant_id):
-            await store_service.delete_item(session, item_id, tenant_id=tenant_id, list_id=parent)
+            await store_service.delete_item(
+                session,
+                item_id,
+                tenant_id=tenant_id,
+                list_id=parent,
+                actor=await info.context.actor(),
+            )
         return id
 
     @strawberry.mutation(description="Queues a sync run, like `POST /api/sync`.")

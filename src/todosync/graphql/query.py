@@ -3,11 +3,14 @@ read through the same services as the REST routes (`api.routes.lists`, `api.rout
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from todosync.api import pagination
 from todosync.graphql import paging
 from todosync.graphql.context import Context
+from todosync.graphql.history import AS_OF, KNOWN_AT, moment_of, state_connection
 from todosync.graphql.lists import TodoList
 from todosync.graphql.types import (
     Conflict,
@@ -18,6 +21,7 @@ from todosync.graphql.types import (
     Run,
     SyncStatus,
 )
+from todosync.history import service as history_service
 from todosync.store import service as store_service
 from todosync.sync import service as sync_service
 from todosync.sync.books.conflict_status import ConflictStatus as _ConflictStatus
@@ -30,21 +34,49 @@ _FIRST = pagination.DEFAULT_LIMIT
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The tenant's lists, oldest first.")
+    @strawberry.field(
+        description="The tenant's lists, oldest first; with `asOf` (and `knownAt`), those "
+        "that existed then, as they were."
+    )
     async def lists(
-        self, info: Info, first: int = _FIRST, after: str | None = None
+        self,
+        info: Info,
+        first: int = _FIRST,
+        after: str | None = None,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        known_at: Annotated[str | None, strawberry.argument(description=KNOWN_AT)] = None,
     ) -> Connection[TodoList]:
         after_id, limit = paging.start(first, after)
+        at = moment_of(info.context, as_of, known_at)
         async with info.context.tenant_session() as (session, tenant_id):
+            if at is not None:
+                past = await history_service.list_lists(
+                    session, tenant_id=tenant_id, at=at, after_id=after_id, limit=limit
+                )
+                return state_connection(past, lambda state: TodoList.of_state(state, at=at))
             page = await store_service.list_lists(
                 session, tenant_id=tenant_id, after_id=after_id, limit=limit
             )
         return paging.connection(page, TodoList.of)
 
-    @strawberry.field(name="list", description="One of the tenant's lists.")
-    async def todo_list(self, info: Info, id: strawberry.ID) -> TodoList:
+    @strawberry.field(
+        name="list",
+        description="One of the tenant's lists; with `asOf` (and `knownAt`), as it was then "
+        "(a list deleted since still answers for a time when it existed).",
+    )
+    async def todo_list(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        known_at: Annotated[str | None, strawberry.argument(description=KNOWN_AT)] = None,
+    ) -> TodoList:
         list_id = paging.parse_id(id, what="list")
+        at = moment_of(info.context, as_of, known_at)
         async with info.context.tenant_session() as (session, tenant_id):
+            if at is not None:
+                state = await history_service.get_list(session, list_id, tenant_id=tenant_id, at=at)
+                return TodoList.of_state(state, at=at)
             row = await store_service.get_list(session, list_id, tenant_id=tenant_id)
         return TodoList.of(row)
 
