@@ -13,13 +13,14 @@ from strawberry.scalars import JSON
 from todosync.api import pagination
 from todosync.db.page import Page
 from todosync.errors import ValidationFailed
+from todosync.graphql import paging
 from todosync.graphql.context import Context
 from todosync.graphql.types import Connection, Edge, PageInfo
 from todosync.history import service as history
 from todosync.history.fold import State
 from todosync.history.schemas import TimeParam
 
-__all__ = ["Moment", "Version", "moment_of", "state_connection"]
+__all__ = ["Moment", "Version", "moment_of", "state_connection", "versions_of"]
 
 Moment = history.Moment
 _TIME: pydantic.TypeAdapter[datetime] = pydantic.TypeAdapter(TimeParam)
@@ -90,3 +91,25 @@ def state_connection(page: Page[State], node: Any) -> Connection[Any]:
             has_next_page=page.last_id is not None, end_cursor=edges[-1].cursor if edges else None
         ),
     )
+
+
+async def versions_of(
+    context: Context, entity_id: int, *, list_id: int | None = None, first: int, after: str | None
+) -> Connection[Version]:
+    """One page of a list's versions, or of an item's (`list_id`: its list), oldest first."""
+    after_id, limit = paging.start(first, after)
+    async with context.tenant_session() as (session, tenant_id):
+        if list_id is None:
+            page = await history.list_versions(
+                session, entity_id, tenant_id=tenant_id, after_id=after_id, limit=limit
+            )
+        else:
+            page = await history.item_versions(
+                session,
+                entity_id,
+                tenant_id=tenant_id,
+                list_id=list_id,
+                after_id=after_id,
+                limit=limit,
+            )
+    return paging.connection(page, Version.of)

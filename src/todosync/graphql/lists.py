@@ -18,7 +18,7 @@ from todosync.db.page import Page
 from todosync.errors import NotFoundError
 from todosync.graphql import paging
 from todosync.graphql.context import Context
-from todosync.graphql.history import Moment, Version, state_connection
+from todosync.graphql.history import Moment, Version, state_connection, versions_of
 from todosync.graphql.types import Connection
 from todosync.history import service as history_service
 from todosync.history.fold import State
@@ -71,12 +71,7 @@ class TodoList:
         first: int = pagination.DEFAULT_LIMIT,
         after: str | None = None,
     ) -> Connection[Version]:
-        after_id, limit = paging.start(first, after)
-        async with info.context.tenant_session() as (session, tenant_id):
-            page = await history_service.list_versions(
-                session, int(self.id), tenant_id=tenant_id, after_id=after_id, limit=limit
-            )
-        return paging.connection(page, Version.of)
+        return await versions_of(info.context, int(self.id), first=first, after=after)
 
     @classmethod
     def of(cls, row: Any) -> TodoList:
@@ -124,17 +119,9 @@ class TodoItem:
         first: int = pagination.DEFAULT_LIMIT,
         after: str | None = None,
     ) -> Connection[Version]:
-        after_id, limit = paging.start(first, after)
-        async with info.context.tenant_session() as (session, tenant_id):
-            page = await history_service.item_versions(
-                session,
-                int(self.id),
-                tenant_id=tenant_id,
-                list_id=int(self.list_id),
-                after_id=after_id,
-                limit=limit,
-            )
-        return paging.connection(page, Version.of)
+        return await versions_of(
+            info.context, int(self.id), list_id=int(self.list_id), first=first, after=after
+        )
 
     @classmethod
     def of_state(cls, state: State) -> TodoItem:
