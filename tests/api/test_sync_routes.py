@@ -317,3 +317,11 @@ async def test_a_trigger_body_that_is_not_json_is_a_415(client: httpx.AsyncClien
     assert_problem(empty_but_not_json, 415)
     assert (await client.post("/api/sync")).status_code == 202
     assert (await client.post("/api/sync", json={"dry_run": True})).status_code == 202
+
+
+async def test_history_of_an_id_beyond_any_row_is_not_found(client: httpx.AsyncClient) -> None:
+    """An entity id past the largest id names nothing: 404, as such an id in a path does
+    (the query's pattern cannot say the bound, so it is not a 422)."""
+    response = await client.get("/api/sync/history", params={"entity": "item:9458094494184671302"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")

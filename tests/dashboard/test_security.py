@@ -247,3 +247,25 @@ async def test_an_unknown_address_is_a_page_not_a_json_document(
     assert missing.headers["content-type"].startswith("text/html")
     assert "There is nothing at this address." in missing.text
     assert (slash.status_code, slash.headers["location"]) == (307, "/dashboard")
+
+
+async def test_the_pages_own_requests_of_a_dead_session_leave_the_cookie_alone(
+    browser: httpx.AsyncClient, tenant: TenantToken, session: AsyncSession
+) -> None:
+    """A live refresh or the event stream that reaches the server after the session ended
+    (say, sent just before a sign-out answered) neither sets a cookie (it would overwrite the
+    sign-out's, and its message) nor redirects: htmx navigates, an EventSource stops."""
+    await sign_in(browser, tenant.token)
+    await auth_service.revoke_token(session, token=tenant.token)
+    await session.commit()
+
+    refresh = await browser.get("/dashboard", headers={"HX-Request": "true", "HX-Target": "live"})
+    assert (refresh.status_code, refresh.headers["HX-Redirect"]) == (204, "/dashboard/sign-in")
+    stream = await browser.get("/dashboard/events", headers={"Accept": "text/event-stream"})
+    assert stream.status_code == 204
+    for response in (refresh, stream):
+        assert "set-cookie" not in response.headers
+    # a navigation still drops the dead session and says why
+    page = await browser.get("/dashboard")
+    assert page.status_code == 303
+    assert "set-cookie" in page.headers

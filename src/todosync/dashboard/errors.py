@@ -3,7 +3,8 @@
 The page says what the API would say for the same failure (status, title, detail and the
 request id of the problem document), so a failed action reads like the API's error:
 
-    SignInRequired                    → 303 to the sign-in page (htmx: `HX-Redirect`)
+    SignInRequired                    → 303 to the sign-in page (htmx: `HX-Redirect`; the page's own
+                                        live refresh and event stream: 204, cookie untouched)
     CsrfRejected                      → 403
     AuthenticationFailed, Forbidden, NotFoundError, ConflictError, ValidationFailed
                                       → 401, 403, 404, 409, 422 with the error's message
@@ -29,7 +30,7 @@ from starlette.responses import Response
 from todosync import errors
 from todosync.api import problems
 from todosync.dashboard import access
-from todosync.dashboard.render import PREFIX, is_htmx
+from todosync.dashboard.render import PREFIX, is_htmx, wants_live_part
 
 __all__ = ["DashboardRoute"]
 
@@ -71,15 +72,24 @@ class DashboardRoute(APIRoute):
 
 def _to_sign_in(request: Request, *, message: str | None) -> Response:
     render = access.renderer(request)
+    url = f"{PREFIX}/sign-in"
+    if wants_live_part(request) or _is_event_stream(request):
+        # A request the page made by itself (a live refresh, the event stream) may have left
+        # before a sign-out answered: its answer must not overwrite the cookie, and the
+        # message, that the sign-out just set. htmx navigates; an EventSource stops on 204.
+        return Response(status_code=204, headers={"HX-Redirect": url} if is_htmx(request) else {})
     session = access.any_session(request)
     if session.is_signed_in:
         session = type(session).anonymous()  # a dead session is dropped, not kept
-    url = f"{PREFIX}/sign-in"
     if is_htmx(request):
         # htmx would swap a followed redirect into the page; this makes it navigate instead
         response = Response(status_code=204, headers={"HX-Redirect": url})
         return render.finish(response, session=session.with_flash(message), request=request)
     return render.redirect(request, url, session=session, flash=message)
+
+
+def _is_event_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
 
 
 def _error_page(request: Request, exc: Exception) -> Response:

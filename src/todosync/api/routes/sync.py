@@ -9,7 +9,7 @@ from pydantic import Field
 
 from todosync.api import deps, ids, problems, triggers
 from todosync.api.pagination import PageQuery, Paging, decode_cursor, encode_cursor
-from todosync.errors import ValidationFailed
+from todosync.errors import NotFoundError
 from todosync.store.repository import MAX_ID
 from todosync.sync import service
 from todosync.sync.books.conflict_status import ConflictStatus
@@ -204,8 +204,8 @@ async def entity_history(
     """Every sync event that touched one local entity (local ids), oldest first; 404 for an
     entity the tenant never had."""
     kind, _, local_id = query.entity.partition(":")
-    if int(local_id) > MAX_ID:
-        raise ValidationFailed(f"entity: the id must be at most {MAX_ID}")
+    if int(local_id) > MAX_ID:  # names nothing, as such an id in a path does
+        raise NotFoundError(f"{kind} {local_id} not found")
     page = await service.list_history(
         session,
         tenant_id=tenant_id,
