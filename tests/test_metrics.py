@@ -186,10 +186,10 @@ async def test_circuit_gauge_counts_the_connections_whose_breaker_is_open(
     found = Metrics()
     found.track_circuits(clients.open_circuits)
     try:
-        client = await clients.client_for(1)
-        assert found.registry.get_sample_value("todosync_circuit_open") == 0
-        with pytest.raises(Unreachable):
-            await client.pull()
+        async with clients.lend(1) as client:
+            assert found.registry.get_sample_value("todosync_circuit_open") == 0
+            with pytest.raises(Unreachable):
+                await client.pull()
         assert clients.circuit_state(1) == "open"
         assert found.registry.get_sample_value("todosync_circuit_open") == 1
     finally:

@@ -13,6 +13,7 @@ from todosync.errors import ConflictError, NotFoundError, ValidationFailed
 from todosync.store.models import DEFAULT_TENANT_ID, Connection
 from todosync.sync.books.models import SyncRun
 from todosync.tenancy import connections, service
+from todosync.tenancy.clients import ConnectionClients
 from todosync.tenancy.secrets import NoSecretKey, SecretBox, UnreadableSecret, new_key
 
 TOKEN = SecretStr("acme-external-token-1234")
@@ -172,3 +173,40 @@ async def test_the_settings_connection_takes_no_stored_token(
             await connections.set_token(session, box=box, connection_id=1, token=TOKEN)
         with pytest.raises(NotFoundError, match="no connection 999"):
             await connections.set_token(session, box=box, connection_id=999, token=TOKEN)
+
+
+async def test_a_new_token_gets_a_new_client_and_the_old_one_closes_once_no_run_holds_it(
+    sessionmaker: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """After `set-token` the next run gets a client with the new token; the old client stays
+    open while a run still holds it and is closed when that run gives it back (or at once
+    when no run holds it), so a long-lived process keeps no pool per token change."""
+    settings = _settings(database_url, new_key())
+    box = SecretBox.from_settings(settings)
+    async with sessionmaker.begin() as session:
+        connection_id = await _acme(session, box)
+
+    async def new_token(token: str) -> None:
+        async with sessionmaker.begin() as session:
+            await connections.set_token(
+                session, box=box, connection_id=connection_id, token=SecretStr(token)
+            )
+
+    clients = ConnectionClients(settings=settings, sessionmaker=sessionmaker)
+    try:
+        async with clients.lend(connection_id) as first:
+            await new_token("acme-external-token-5678")
+            async with clients.lend(connection_id) as second:
+                assert second is not first
+                assert not first.closed  # the first run still holds it
+            assert not second.closed  # the current client stays for the next run
+        assert first.closed
+        async with clients.lend(connection_id) as again:
+            assert again is second
+        await new_token("acme-external-token-9012")
+        async with clients.lend(connection_id) as third:
+            assert third is not second
+            assert second.closed  # nobody held it: closed when replaced
+    finally:
+        await clients.aclose()
+    assert third.closed

@@ -26,15 +26,16 @@ async def open_engine(
     async with runtime.sync_process(settings) as parts:
         async with parts.sessionmaker() as session:
             found = await connections.runnable_connection(session, tenant=tenant)
-        yield SyncEngine(
-            sessionmaker=parts.sessionmaker,
-            client=await parts.clients.client_for(found.connection_id),
-            options=EngineOptions.from_settings(settings),
-            connection_id=found.connection_id,
-            tenant_id=found.tenant_id,
-            progress=progress,
-            observer=parts.observer,
-        )
+        async with parts.clients.lend(found.connection_id) as client:
+            yield SyncEngine(
+                sessionmaker=parts.sessionmaker,
+                client=client,
+                options=EngineOptions.from_settings(settings),
+                connection_id=found.connection_id,
+                tenant_id=found.tenant_id,
+                progress=progress,
+                observer=parts.observer,
+            )
 
 
 async def run_once(

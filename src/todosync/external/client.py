@@ -140,6 +140,10 @@ class ExternalClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
     async def __aenter__(self) -> Self:
         return self
 

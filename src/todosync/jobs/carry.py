@@ -57,16 +57,17 @@ class Carrier:
             run_id=run.id,
         )
         try:
-            engine = SyncEngine(
-                sessionmaker=self.sessionmaker,
-                client=await self.clients.client_for(run.connection_id),
-                options=EngineOptions.from_settings(self.settings),
-                connection_id=run.connection_id,
-                tenant_id=tenant_id,
-                should_stop=self.should_stop,
-                observer=self.observer,
-            )
-            await engine.run(request)
+            async with self.clients.lend(run.connection_id) as client:
+                engine = SyncEngine(
+                    sessionmaker=self.sessionmaker,
+                    client=client,
+                    options=EngineOptions.from_settings(self.settings),
+                    connection_id=run.connection_id,
+                    tenant_id=tenant_id,
+                    should_stop=self.should_stop,
+                    observer=self.observer,
+                )
+                await engine.run(request)
         except RunInProgress:
             log.info("run %s waits: its connection is busy", run.id)
             return False
