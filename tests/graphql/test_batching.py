@@ -3,14 +3,12 @@ SQL statements of a query does not grow with the number of lists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from tests.fixtures.statements import sent_statements
 from tests.graphql.helpers import data
 from todosync.store import service
 
@@ -18,21 +16,6 @@ QUERY = """{ lists(first: 50) { edges { node { id name
   items(first: 50) {
     edges { node { id description list { id } } }
     pageInfo { hasNextPage } } } } } }"""
-
-
-@contextmanager
-def counted(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements run on `engine` (and the engines derived from it) inside."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _add_lists(session: AsyncSession, *, count: int, items: int) -> None:
@@ -46,7 +29,7 @@ async def _add_lists(session: AsyncSession, *, count: int, items: int) -> None:
 
 
 async def _statements(client: httpx.AsyncClient, engine: AsyncEngine) -> tuple[int, Any]:
-    with counted(engine) as statements:
+    with sent_statements(engine) as statements:
         found = await data(client, QUERY)
     # the token check is looked up or cached (`TODOSYNC_TOKEN_CACHE_SECONDS`): not counted
     return len([s for s in statements if "api_tokens" not in s]), found

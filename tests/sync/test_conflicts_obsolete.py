@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.api.helpers import assert_problem, assert_timestamp
 from tests.fixtures.fake_external import FakeExternal
+from tests.fixtures.statements import sent_statements
 from tests.sync.conftest import RunSync
 from tests.sync.harness import LocalSide, remote_item_id, remote_list_id
 from todosync.observe import metrics
@@ -175,14 +175,8 @@ async def test_obsolete_conflicts_leave_the_metrics(
 @pytest.fixture
 def statements(engine: AsyncEngine) -> Iterator[list[str]]:
     """The SQL statements sent through `engine` while the test runs."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
-    yield sent
-    sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    with sent_statements(engine) as sent:
+        yield sent
 
 
 async def test_a_run_with_nothing_open_costs_one_statement(

@@ -8,7 +8,8 @@ A tenant without a connection has nothing: empty pages, `NotFoundError` for any 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -190,31 +191,46 @@ async def status(
     if connection_id is None:
         return Status(None, None, None, "closed", 0, 0, 0, None)
     return await connection_status(
-        session,
-        tenant_id=tenant_id,
-        connection_id=connection_id,
-        circuit=circuit_of(connection_id),
+        session, connection_id=connection_id, circuit=circuit_of(connection_id)
     )
 
 
 async def connection_status(
-    session: AsyncSession, *, tenant_id: int, connection_id: int, circuit: str = "closed"
+    session: AsyncSession, *, connection_id: int, circuit: str = "closed"
 ) -> Status:
-    """The sync status of one connection of the tenant (`status` for the tenant's own; the
-    admin overview for each connection of every tenant)."""
-    scope = {"connection_id": connection_id}
-    last_ok = await queries.last_success_at(session, **scope)
-    lag_s = None if last_ok is None else (utc_now() - ensure_utc(last_ok)).total_seconds()
-    return Status(
-        last_run=await queries.last_finished_run(session, **scope),
-        last_success_at=last_ok,
-        next_run_at=await queries.next_run_at(session, **scope),
-        circuit=circuit,
-        pending_changes=await queries.count_pending_changes(session, tenant_id=tenant_id, **scope),
-        open_conflicts=await queries.count_open_conflicts(session, **scope),
-        quarantined=await queries.count_quarantined(session, **scope),
-        lag_s=None if lag_s is None else max(0.0, lag_s),
-    )
+    """The sync status of one connection (`status`, for the tenant's own)."""
+    found = await connection_statuses(session, connection_ids=[connection_id])
+    return dataclasses.replace(found[connection_id], circuit=circuit)
+
+
+async def connection_statuses(
+    session: AsyncSession, *, connection_ids: Collection[int]
+) -> dict[int, Status]:
+    """The sync status of each of the connections, in the same few statements for one or
+    many (the admin overview's page); their circuits are left "closed", since a breaker lives
+    in the process that syncs."""
+    scope = {"connection_ids": connection_ids}
+    last_runs = await queries.last_finished_runs_by_connection(session, **scope)
+    last_ok = await queries.last_success_by_connection(session, **scope)
+    next_runs = await queries.next_run_by_connection(session, **scope)
+    pending = await queries.pending_changes_by_connection(session, **scope)
+    conflicts = await queries.open_conflicts_by_connection(session, **scope)
+    quarantined = await queries.quarantined_by_connection(session, **scope)
+    now = utc_now()
+    found = {}
+    for connection_id in connection_ids:
+        ok_at = last_ok.get(connection_id)
+        found[connection_id] = Status(
+            last_run=last_runs.get(connection_id),
+            last_success_at=ok_at,
+            next_run_at=next_runs.get(connection_id),
+            circuit="closed",
+            pending_changes=pending.get(connection_id, 0),
+            open_conflicts=conflicts.get(connection_id, 0),
+            quarantined=quarantined.get(connection_id, 0),
+            lag_s=None if ok_at is None else max(0.0, (now - ensure_utc(ok_at)).total_seconds()),
+        )
+    return found
 
 
 # -- conflicts -----------------------------------------------------------------------------------

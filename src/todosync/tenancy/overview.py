@@ -2,7 +2,7 @@
 
 Read-only, and nothing of any tenant's lists, items or log entries: the figures come from the
 same per-connection status as the tenant's own `GET /api/sync/status`
-(`sync.service.connection_status`). No external API token is read here.
+(`sync.service.connection_statuses`). No external API token is read here.
 """
 
 from __future__ import annotations
@@ -62,25 +62,25 @@ async def page_connections(
     session: AsyncSession, *, after_id: int, limit: int
 ) -> Page[ConnectionHealth]:
     """One page of every tenant's connections, by id (`limit + 1` fetched to tell whether
-    another page follows)."""
-    rows = await repository.page_connections(session, after_id=after_id, limit=limit + 1)
-    found = [await _health(session, row) for row in rows[:limit]]
+    another page follows); the page's statuses are read together, a few statements for any
+    page size."""
+    rows = list(await repository.page_connections(session, after_id=after_id, limit=limit + 1))
+    shown = rows[:limit]
+    # The circuits stay "closed": a breaker lives in the process that syncs, and says nothing
+    # about other connections; a degraded last run shows as failing instead.
+    statuses = await sync_service.connection_statuses(
+        session, connection_ids=[row[0] for row in shown]
+    )
+    found = [
+        ConnectionHealth(
+            id=connection_id,
+            name=name,
+            tenant_id=tenant_id,
+            tenant=tenant,
+            tenant_disabled=disabled_at is not None,
+            status=statuses[connection_id],
+        )
+        for connection_id, name, tenant_id, tenant, disabled_at in shown
+    ]
     last_id = found[-1].id if len(rows) > limit else None
     return Page(rows=found, last_id=last_id)
-
-
-async def _health(session: AsyncSession, row: repository.ConnectionRow) -> ConnectionHealth:
-    connection_id, name, tenant_id, tenant, disabled_at = row
-    # The circuit is left "closed": a breaker lives in the process that syncs, and says
-    # nothing about other connections; a degraded last run shows as failing instead.
-    status = await sync_service.connection_status(
-        session, tenant_id=tenant_id, connection_id=connection_id
-    )
-    return ConnectionHealth(
-        id=connection_id,
-        name=name,
-        tenant_id=tenant_id,
-        tenant=tenant,
-        tenant_disabled=disabled_at is not None,
-        status=status,
-    )

@@ -7,12 +7,14 @@ Pages are keyset pages: `limit + 1` rows are fetched so the caller can tell if m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from todosync.store.models import Connection, Tenant, TodoItem, TodoList
 from todosync.sync.books import run_status
@@ -29,12 +31,10 @@ from todosync.sync.books.run_status import RunStatus
 
 __all__ = [
     "QUEUED",
+    "ConnectionIds",
     "changed_entities",
     "connection_names",
     "connection_of",
-    "count_open_conflicts",
-    "count_pending_changes",
-    "count_quarantined",
     "delete_quarantine",
     "due_runs",
     "every_connection",
@@ -45,15 +45,18 @@ __all__ = [
     "get_run",
     "has_history",
     "item_list_id",
-    "last_finished_run",
     "last_finished_runs",
-    "last_success_at",
-    "next_run_at",
+    "last_finished_runs_by_connection",
+    "last_success_by_connection",
+    "next_run_by_connection",
+    "open_conflicts_by_connection",
     "opened_conflicts",
     "page_conflicts",
     "page_history",
     "page_quarantine",
     "page_runs",
+    "pending_changes_by_connection",
+    "quarantined_by_connection",
     "run_log",
     "run_with_tenant",
 ]
@@ -188,56 +191,79 @@ async def fail_run(session: AsyncSession, *, run_id: int, reason: str, now: date
 # -- status --------------------------------------------------------------------------------------
 
 
-async def last_finished_run(session: AsyncSession, *, connection_id: int) -> SyncRun | None:
+# Each status figure is read for many connections at once (grouped by connection), so that the
+# metrics scrape and the admin overview cost the same few statements for one tenant or many.
+# `connection_ids` None means every connection.
+ConnectionIds = Collection[int] | None
+
+
+async def last_finished_runs_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, SyncRun]:
+    """Each connection's newest finished run (dry runs too: the status shows them)."""
+    newest = (
+        sa.select(sa.func.max(SyncRun.id))
+        .where(SyncRun.finished_at.is_not(None), *_among(SyncRun.connection_id, connection_ids))
+        .group_by(SyncRun.connection_id)
+    )
+    statement = sa.select(SyncRun).where(SyncRun.id.in_(newest.scalar_subquery()))
+    return {run.connection_id: run for run in (await session.execute(statement)).scalars()}
+
+
+async def last_success_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, datetime]:
+    """When each connection's last `ok` run finished (connections without one are left out)."""
     statement = (
-        sa.select(SyncRun)
-        .where(SyncRun.connection_id == connection_id, SyncRun.finished_at.is_not(None))
-        .order_by(SyncRun.id.desc())
-        .limit(1)
+        sa.select(SyncRun.connection_id, sa.func.max(SyncRun.finished_at))
+        .where(SyncRun.status == RunStatus.OK, *_among(SyncRun.connection_id, connection_ids))
+        .group_by(SyncRun.connection_id)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return {c: at for c, at in (await session.execute(statement)).all() if at is not None}
 
 
-async def last_success_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
-    statement = sa.select(sa.func.max(SyncRun.finished_at)).where(
-        SyncRun.connection_id == connection_id, SyncRun.status == RunStatus.OK
+async def next_run_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, datetime]:
+    """The earliest of each connection's queued runs and its periodic scheduler's next run."""
+    queued = (
+        sa.select(SyncRun.connection_id, sa.func.min(SyncRun.run_after))
+        .where(SyncRun.status == QUEUED, *_among(SyncRun.connection_id, connection_ids))
+        .group_by(SyncRun.connection_id)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def next_run_at(session: AsyncSession, *, connection_id: int) -> datetime | None:
-    """The earliest of the queued runs and the periodic scheduler's next run."""
-    queued = sa.select(sa.func.min(SyncRun.run_after)).where(
-        SyncRun.connection_id == connection_id, SyncRun.status == QUEUED
+    periodic = sa.select(SyncSchedule.connection_id, SyncSchedule.next_run_at).where(
+        *_among(SyncSchedule.connection_id, connection_ids)
     )
-    periodic = sa.select(SyncSchedule.next_run_at).where(
-        SyncSchedule.connection_id == connection_id
-    )
-    times = [(await session.execute(q)).scalar_one_or_none() for q in (queued, periodic)]
-    return min((t for t in times if t is not None), default=None)
+    earliest: dict[int, datetime] = {}
+    for statement in (queued, periodic):
+        for connection_id, at in (await session.execute(statement)).all():
+            if at is not None and (connection_id not in earliest or at < earliest[connection_id]):
+                earliest[connection_id] = at
+    return earliest
 
 
-async def count_open_conflicts(session: AsyncSession, *, connection_id: int) -> int:
-    return await _count(
-        session,
-        SyncConflict,
-        SyncConflict.connection_id == connection_id,
-        SyncConflict.status == ConflictStatus.OPEN,
-    )
+async def open_conflicts_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, int]:
+    is_open = SyncConflict.status == ConflictStatus.OPEN
+    return await _count_by_connection(session, SyncConflict.connection_id, connection_ids, is_open)
 
 
-async def count_quarantined(session: AsyncSession, *, connection_id: int) -> int:
-    return await _count(session, SyncQuarantine, SyncQuarantine.connection_id == connection_id)
+async def quarantined_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, int]:
+    return await _count_by_connection(session, SyncQuarantine.connection_id, connection_ids)
 
 
-async def count_pending_changes(
-    session: AsyncSession, *, tenant_id: int, connection_id: int
-) -> int:
-    """Lists and items whose version moved since their ledger row, or live ones without one."""
-    total = 0
+async def pending_changes_by_connection(
+    session: AsyncSession, *, connection_ids: ConnectionIds
+) -> dict[int, int]:
+    """Per connection: its tenant's lists and items whose version moved since their ledger
+    row, or live ones without one."""
+    totals: Counter[int] = Counter()
     for kind, model in (("list", TodoList), ("item", TodoItem)):
         joined = sa.and_(
-            SyncState.connection_id == connection_id,
+            SyncState.connection_id == Connection.id,
             SyncState.kind == kind,
             SyncState.local_id == model.id,
         )
@@ -246,18 +272,33 @@ async def count_pending_changes(
             sa.and_(SyncState.id.is_not(None), SyncState.local_version != model.version),
         )
         statement = (
-            sa.select(sa.func.count())
+            sa.select(Connection.id, sa.func.count())
             .select_from(model)
+            .join(Connection, Connection.tenant_id == model.tenant_id)
             .outerjoin(SyncState, joined)
-            .where(model.tenant_id == tenant_id, pending)
+            .where(pending, *_among(Connection.id, connection_ids))
+            .group_by(Connection.id)
         )
-        total += (await session.execute(statement)).scalar_one()
-    return total
+        totals.update({c: int(n) for c, n in (await session.execute(statement)).all()})
+    return dict(totals)
 
 
-async def _count(session: AsyncSession, model: Any, *conditions: Any) -> int:
-    statement = sa.select(sa.func.count()).select_from(model).where(*conditions)
-    return int((await session.execute(statement)).scalar_one())
+async def _count_by_connection(
+    session: AsyncSession,
+    column: InstrumentedAttribute[int],
+    connection_ids: ConnectionIds,
+    *conditions: sa.ColumnElement[bool],
+) -> dict[int, int]:
+    statement = (
+        sa.select(column, sa.func.count())
+        .where(*conditions, *_among(column, connection_ids))
+        .group_by(column)
+    )
+    return {c: int(n) for c, n in (await session.execute(statement)).all()}
+
+
+def _among(column: Any, connection_ids: ConnectionIds) -> tuple[sa.ColumnElement[bool], ...]:
+    return () if connection_ids is None else (column.in_(list(connection_ids)),)
 
 
 # -- conflicts, history, quarantine --------------------------------------------------------------

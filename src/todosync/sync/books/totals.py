@@ -16,7 +16,7 @@ from todosync.sync.books import run_status
 from todosync.sync.books.models import SyncRun
 from todosync.sync.books.run_status import RunStatus
 
-__all__ = ["LastRun", "entity_totals", "last_run", "recent_changes", "run_totals"]
+__all__ = ["LastRun", "entity_totals", "last_runs", "recent_changes", "run_totals"]
 
 _SIDE_ACTIONS = ("created", "updated", "deleted")
 _OTHER_ACTIONS = ("conflicts", "skipped", "quarantined", "failed")
@@ -56,25 +56,36 @@ async def entity_totals(session: AsyncSession) -> dict[tuple[str, str], int]:
     return {(action, side): int(total) for (_, side, action), total in zip(paths, row, strict=True)}
 
 
-async def last_run(session: AsyncSession, *, connection_id: int) -> LastRun | None:
-    """The status of the connection's last finished sync, and when both sides last agreed:
-    its last `ok` run, else its first run (never agreed)."""
-    finished = (SyncRun.connection_id == connection_id, *_finished())
-    last = await session.execute(
-        sa.select(SyncRun.status)
-        .where(*finished)
-        .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
-        .limit(1)
+async def last_runs(session: AsyncSession) -> dict[int, LastRun]:
+    """Per connection with a finished sync: the status of its last one, and when both sides
+    last agreed (its last `ok` run, else its first run: never agreed). Two statements for any
+    number of connections."""
+    newest_first = (SyncRun.finished_at.desc(), SyncRun.id.desc())
+    ranked = (
+        sa.select(
+            SyncRun.connection_id,
+            SyncRun.status,
+            sa.func.row_number()
+            .over(partition_by=SyncRun.connection_id, order_by=newest_first)
+            .label("newest"),
+        )
+        .where(*_finished())
+        .subquery()
     )
-    status = last.scalar_one_or_none()
-    if status is None:
-        return None
-    agreed = sa.select(sa.func.max(SyncRun.finished_at)).where(
-        *finished, SyncRun.status == RunStatus.OK
+    statuses = await session.execute(
+        sa.select(ranked.c.connection_id, ranked.c.status).where(ranked.c.newest == 1)
     )
-    first = sa.select(sa.func.min(SyncRun.created_at)).where(*finished)
-    since = (await session.execute(agreed)).scalar_one_or_none()
-    return LastRun(status=status, agreed_since=since or (await session.execute(first)).scalar_one())
+    ok_finished = sa.case((SyncRun.status == RunStatus.OK, SyncRun.finished_at))
+    times = await session.execute(
+        sa.select(SyncRun.connection_id, sa.func.max(ok_finished), sa.func.min(SyncRun.created_at))
+        .where(*_finished())
+        .group_by(SyncRun.connection_id)
+    )
+    since = {connection_id: agreed or first for connection_id, agreed, first in times.all()}
+    return {
+        connection_id: LastRun(status=status, agreed_since=since[connection_id])
+        for connection_id, status in statuses.all()
+    }
 
 
 async def recent_changes(
