@@ -4,7 +4,7 @@ which writes them in one INSERT. Every writer of lists and items (`store.service
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -13,6 +13,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from todosync.db import bulk_insert
 from todosync.history.models import EntityEvent
 
 __all__ = ["API", "Actor", "ActorKind", "EventRow", "Journal", "Kind", "Operation", "append"]
@@ -87,14 +88,10 @@ class Journal:
 
 async def append(session: AsyncSession, rows: Sequence[EventRow]) -> None:
     """Writes events in the caller's transaction, in one statement (nothing when empty)."""
-    if not rows:
-        return
-    connection = await session.connection()
-    statement, to_params = _driver_insert(connection.dialect)
-    # Straight to the driver's executemany, with the JSON encoded (by msgspec) as each event
-    # is noted: SQLAlchemy's per-value bind processing (JSON through the stdlib, two
+    # Straight to the driver (`db.bulk_insert`), with the JSON encoded by msgspec as each
+    # event is noted: SQLAlchemy's per-value bind processing (JSON through the stdlib, two
     # datetimes) tripled the cost of a 100k-item import's events.
-    await connection.exec_driver_sql(statement, [to_params(row) for row in rows])
+    await bulk_insert.insert(session, _EVENTS, _COLUMNS, rows)
 
 
 _COLUMNS = (
@@ -110,47 +107,6 @@ _COLUMNS = (
     "valid_at",
     "recorded_at",
 )
-_JSON_COLUMNS = frozenset({"before", "after"})
-
-
-_Driver = tuple[str, Callable[["EventRow"], tuple[Any, ...]]]
-_DRIVERS: dict[tuple[str, str], _Driver] = {}  # by dialect name and parameter style
-
-
-def _driver_insert(dialect: sa.Dialect) -> _Driver:
-    key = (dialect.name, dialect.paramstyle)
-    if key not in _DRIVERS:
-        _DRIVERS[key] = _build_driver_insert(dialect)
-    return _DRIVERS[key]
-
-
-def _build_driver_insert(dialect: sa.Dialect) -> _Driver:
-    """The INSERT in the driver's own parameter style, and how a row becomes its parameters:
-    JSON encoded by msgspec, times through `UTCDateTime`'s own processor (so that SQLite
-    stores them exactly as every other statement does)."""
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    # PostgreSQL needs the cast for a text parameter; SQLite would turn it into a number.
-    json_mark = f"CAST({mark} AS JSON)" if dialect.name == "postgresql" else mark
-    marks = ", ".join(json_mark if c in _JSON_COLUMNS else mark for c in _COLUMNS)
-    # only constant names and placeholders: every value goes as a parameter
-    statement = f"INSERT INTO {_EVENTS.name} ({', '.join(_COLUMNS)}) VALUES ({marks})"  # noqa: S608
-    processor = _EVENTS.c.valid_at.type.bind_processor(dialect)
-    # A batch's events share a few times (one write time; remote times often repeat):
-    # each distinct one is converted once. Bounded, since the process lives long.
-    converted: dict[datetime, Any] = {}
-
-    def time_of(value: datetime) -> Any:
-        found = converted.get(value)
-        if found is None:
-            if len(converted) > 10_000:
-                converted.clear()
-            found = converted[value] = value if processor is None else processor(value)
-        return found
-
-    def to_params(row: EventRow) -> tuple[Any, ...]:
-        return (*row[:9], time_of(row[9]), time_of(row[10]))
-
-    return statement, to_params
 
 
 def _json(value: Mapping[str, Any] | None) -> str | None:
