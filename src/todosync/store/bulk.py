@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from todosync.clock import utc_now
+from todosync.db import bulk_insert
 from todosync.history.record import Journal
 from todosync.store.models import TodoItem, TodoList, new_uid
 
@@ -40,6 +41,19 @@ Kind = Literal["list", "item"]
 _LISTS = cast(sa.Table, TodoList.__table__)
 _ITEMS = cast(sa.Table, TodoItem.__table__)
 _TABLES = {"list": _LISTS, "item": _ITEMS}
+# The columns a new row is written with (`bulk_insert`: plain tuples, no RETURNING), in order
+_LIST_COLUMNS = ("id", "uid", "tenant_id", "name", "version", "created_at", "updated_at")
+_ITEM_COLUMNS = (
+    "id",
+    "uid",
+    "tenant_id",
+    "list_id",
+    "description",
+    "completed",
+    "version",
+    "created_at",
+    "updated_at",
+)
 _FIELDS: dict[Kind, tuple[str, ...]] = {"list": ("name",), "item": ("description", "completed")}
 
 
@@ -65,20 +79,17 @@ class NewList:
 async def create_lists(
     session: AsyncSession, *, tenant_id: int, lists: Sequence[NewList], journal: Journal
 ) -> None:
-    """Inserts lists and their items in two statements; fills in their ids and uids."""
+    """Inserts lists and their items (two bulk inserts); fills in their ids and uids."""
     if not lists:
         return
     now = utc_now()
-    for new in lists:
+    ids = await bulk_insert.next_ids(session, _LISTS, len(lists))
+    for new, id_ in zip(lists, ids, strict=True):
         new.uid = new.uid or new_uid()
-    rows = [
-        {"uid": n.uid, "tenant_id": tenant_id, "name": n.name, "version": 1}
-        | {"created_at": now, "updated_at": now}
-        for n in lists
-    ]
-    ids = await _insert_returning_ids(session, _LISTS, rows)
+        new.id = id_
+    rows = [(n.id, n.uid, tenant_id, n.name, 1, now, now) for n in lists]
+    await bulk_insert.insert(session, _LISTS, _LIST_COLUMNS, rows)
     for new in lists:
-        new.id = ids[new.uid]
         journal.add(
             "created",
             "list",
@@ -102,21 +113,20 @@ async def create_items(
     items: Sequence[tuple[int, NewItem]],
     journal: Journal,
 ) -> None:
-    """Inserts items (each with its list id) in one statement; fills in their ids and uids."""
+    """Inserts items (each with its list id) in one bulk insert; fills in their ids and uids."""
     if not items:
         return
     now = utc_now()
-    for _, item in items:
+    ids = await bulk_insert.next_ids(session, _ITEMS, len(items))
+    for (_, item), id_ in zip(items, ids, strict=True):
         item.uid = item.uid or new_uid()
+        item.id = id_
     rows = [
-        {"uid": item.uid, "tenant_id": tenant_id, "list_id": list_id}
-        | {"description": item.description, "completed": item.completed, "version": 1}
-        | {"created_at": now, "updated_at": now}
+        (item.id, item.uid, tenant_id, list_id, item.description, item.completed, 1, now, now)
         for list_id, item in items
     ]
-    ids = await _insert_returning_ids(session, _ITEMS, rows)
+    await bulk_insert.insert(session, _ITEMS, _ITEM_COLUMNS, rows)
     for list_id, item in items:
-        item.id = ids[item.uid]
         journal.add(
             "created",
             "item",
@@ -126,13 +136,6 @@ async def create_items(
             valid_at=item.valid_at or now,
             recorded_at=now,
         )
-
-
-async def _insert_returning_ids(
-    session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]
-) -> dict[str, int]:
-    result = await session.execute(sa.insert(table).returning(table.c.uid, table.c.id), rows)
-    return dict(result.all())
 
 
 async def update_if_version(
