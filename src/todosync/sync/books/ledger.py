@@ -14,6 +14,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from todosync.db import bulk_insert
 from todosync.store.models import Connection, TodoItem, TodoList
 from todosync.sync.books.models import SyncState
 from todosync.sync.core.fields import Fields, Kind, content_hash, encode_snapshot
@@ -267,6 +268,25 @@ async def _changed_items(
     ]
 
 
+# The keys of `new_row`'s dictionaries, in their order (`insert_rows` relies on it).
+_NEW_ROW_COLUMNS = (
+    "connection_id",
+    "kind",
+    "local_id",
+    "local_uid",
+    "external_id",
+    "parent_external_id",
+    "parent_local_id",
+    "snapshot",
+    "content_hash",
+    "local_version",
+    "remote_updated_at",
+    "synced_at",
+    "intent",
+    "items_digest",
+)
+
+
 def new_row(
     *,
     connection_id: int,
@@ -304,8 +324,11 @@ def new_row(
 
 
 async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts rows made by `new_row`, as plain tuples straight to the driver."""
     if rows:
-        await session.execute(sa.insert(_STATE), list(rows))
+        await bulk_insert.insert(
+            session, _STATE, _NEW_ROW_COLUMNS, [tuple(row.values()) for row in rows]
+        )
 
 
 async def delete_rows(session: AsyncSession, ids: Iterable[int]) -> None:
