@@ -122,10 +122,13 @@ class LocalWriter:
         await bulk.create_lists(
             session, tenant_id=self.tenant_id, lists=news, journal=self.journal(tally)
         )
+        # one reading of the clock for the batch's ledger rows and log entries: they commit
+        # together, and each distinct time costs a conversion on the way to the database
+        now = self.clock()
         rows: list[dict[str, Any]] = []
         for action, new in zip(actions, news, strict=True):
-            rows.append(self._list_row(action, new))
-            rows.extend(self._item_rows(action, new))
+            rows.append(self._list_row(action, new, now=now))
+            rows.extend(self._item_rows(action, new, now=now))
             tally.count("local", "create", 1 + len(new.items))
             tally.log(
                 kind="list",
@@ -134,6 +137,7 @@ class LocalWriter:
                 local_id=new.id,
                 external_id=action.remote.id,
                 fields=["name"],
+                at=now,
             )
             for item, remote_item in zip(new.items, action.remote.items, strict=True):
                 tally.log(
@@ -143,10 +147,13 @@ class LocalWriter:
                     local_id=item.id,
                     external_id=remote_item.id,
                     fields=["description", "completed"],
+                    at=now,
                 )
         await ledger.insert_rows(session, rows)
 
-    def _list_row(self, action: act.CreateLocalList, new: bulk.NewList) -> dict[str, Any]:
+    def _list_row(
+        self, action: act.CreateLocalList, new: bulk.NewList, *, now: datetime
+    ) -> dict[str, Any]:
         return ledger.new_row(
             connection_id=self.connection_id,
             kind="list",
@@ -156,12 +163,14 @@ class LocalWriter:
             fields={"name": new.name},
             local_version=1,
             remote_updated_at=action.remote.updated_at,
-            synced_at=self.clock(),
+            synced_at=now,
             # created here with all its items: both sides agree on the whole list
             items_digest=settle.digest_of(action.remote),
         )
 
-    def _item_rows(self, action: act.CreateLocalList, new: bulk.NewList) -> list[dict[str, Any]]:
+    def _item_rows(
+        self, action: act.CreateLocalList, new: bulk.NewList, *, now: datetime
+    ) -> list[dict[str, Any]]:
         return [
             ledger.new_row(
                 connection_id=self.connection_id,
@@ -174,7 +183,7 @@ class LocalWriter:
                 fields={"description": item.description, "completed": item.completed},
                 local_version=1,
                 remote_updated_at=remote_item.updated_at,
-                synced_at=self.clock(),
+                synced_at=now,
             )
             for item, remote_item in zip(new.items, action.remote.items, strict=True)
         ]
@@ -199,6 +208,7 @@ class LocalWriter:
             items=[(a.list_local_id, n) for a, n in zip(actions, news, strict=True)],
             journal=self.journal(tally),
         )
+        now = self.clock()  # one reading for the batch, as in `_create_lists`
         rows = []
         for action, new in zip(actions, news, strict=True):
             rows.append(
@@ -213,7 +223,7 @@ class LocalWriter:
                     fields={"description": new.description, "completed": new.completed},
                     local_version=1,
                     remote_updated_at=action.remote.updated_at,
-                    synced_at=self.clock(),
+                    synced_at=now,
                 )
             )
             tally.count("local", "create")
@@ -224,6 +234,7 @@ class LocalWriter:
                 local_id=new.id,
                 external_id=action.remote.id,
                 fields=["description", "completed"],
+                at=now,
             )
         await ledger.insert_rows(session, rows)
 

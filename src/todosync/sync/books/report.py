@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from todosync.clock import Clock
@@ -73,12 +74,15 @@ class Tally:
         fields: list[str] | None = None,
         outcome: str = "ok",
         reason: str | None = None,
+        at: datetime | None = None,
     ) -> None:
+        """Stages one log entry; `at` is the clock's time unless given (a bulk write stamps
+        its entries with one reading)."""
         self.pending_log.append(
             {
                 "connection_id": self.connection_id,
                 "run_id": self.run_id,
-                "at": self.clock(),
+                "at": at or self.clock(),
                 "kind": kind,
                 "local_id": local_id,
                 "external_id": external_id,
