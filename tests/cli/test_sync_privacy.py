@@ -10,42 +10,17 @@ import sqlalchemy as sa
 
 from tests.cli.test_sync_command import _last_json, _run
 from tests.fixtures.fake_external import FakeExternal
+from tests.fixtures.refuse import inserts_refused
 
 SECRET_TEXT = "private-item-text-4711"
-
-_SQLITE_TRIGGER = """
-CREATE TRIGGER todosync_test_refuse_quarantine BEFORE INSERT ON sync_quarantine
-BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
-"""
-_POSTGRES_FUNCTION = """
-CREATE FUNCTION todosync_test_refuse() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION 'refused by a test trigger'; END $$ LANGUAGE plpgsql
-"""
-_POSTGRES_TRIGGER = """
-CREATE TRIGGER todosync_test_refuse_quarantine BEFORE INSERT ON sync_quarantine
-FOR EACH ROW EXECUTE FUNCTION todosync_test_refuse()
-"""
 
 
 @pytest.fixture
 def quarantine_refused(blocking_engine: sa.Engine, is_postgres: bool) -> Iterator[None]:
     """Every insert into the quarantine (which keeps a bad entity's JSON, texts included)
     fails in the database, until the test ends."""
-    statements = [_POSTGRES_FUNCTION, _POSTGRES_TRIGGER] if is_postgres else [_SQLITE_TRIGGER]
-    with blocking_engine.begin() as connection:
-        for statement in statements:
-            connection.execute(sa.text(statement))
-    try:
+    with inserts_refused(blocking_engine, table="sync_quarantine", is_postgres=is_postgres):
         yield
-    finally:
-        with blocking_engine.begin() as connection:
-            connection.execute(
-                sa.text("DROP TRIGGER todosync_test_refuse_quarantine ON sync_quarantine")
-                if is_postgres
-                else sa.text("DROP TRIGGER todosync_test_refuse_quarantine")
-            )
-            if is_postgres:
-                connection.execute(sa.text("DROP FUNCTION todosync_test_refuse()"))
 
 
 @pytest.mark.usefixtures("quarantine_refused")

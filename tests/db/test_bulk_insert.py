@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.refuse import inserts_refused
 from todosync.db import bulk_insert
 from todosync.store.models import DEFAULT_TENANT_ID, TodoList
 
@@ -87,36 +88,11 @@ async def test_next_ids_are_the_ones_the_table_would_assign(session: AsyncSessio
     await session.rollback()
 
 
-_SQLITE_TRIGGER = """
-CREATE TRIGGER todosync_test_refuse_lists BEFORE INSERT ON todo_lists
-BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END
-"""
-_POSTGRES_FUNCTION = """
-CREATE FUNCTION todosync_test_refuse_lists() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION 'refused by a test trigger'; END $$ LANGUAGE plpgsql
-"""
-_POSTGRES_TRIGGER = """
-CREATE TRIGGER todosync_test_refuse_lists BEFORE INSERT ON todo_lists
-FOR EACH ROW EXECUTE FUNCTION todosync_test_refuse_lists()
-"""
-
-
 @pytest.fixture
 def lists_refused(blocking_engine: sa.Engine, is_postgres: bool) -> Iterator[None]:
     """Every insert into `todo_lists` fails in the database until the test ends."""
-    statements = [_POSTGRES_FUNCTION, _POSTGRES_TRIGGER] if is_postgres else [_SQLITE_TRIGGER]
-    with blocking_engine.begin() as connection:
-        for statement in statements:
-            connection.execute(sa.text(statement))
-    try:
+    with inserts_refused(blocking_engine, table="todo_lists", is_postgres=is_postgres):
         yield
-    finally:
-        with blocking_engine.begin() as connection:
-            if is_postgres:
-                connection.execute(sa.text("DROP TRIGGER todosync_test_refuse_lists ON todo_lists"))
-                connection.execute(sa.text("DROP FUNCTION todosync_test_refuse_lists()"))
-            else:
-                connection.execute(sa.text("DROP TRIGGER todosync_test_refuse_lists"))
 
 
 @pytest.mark.usefixtures("lists_refused")
