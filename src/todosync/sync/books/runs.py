@@ -98,18 +98,30 @@ async def finish_run(session: AsyncSession, run_id: int, **values: Any) -> None:
 
 
 async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
-    """Inserts log entries (dictionaries of `_LOG_COLUMNS`, as `Tally.log` makes them)."""
+    """Inserts log entries (dictionaries of `_LOG_COLUMNS`, as `Tally.log` makes them; a
+    column left out takes the model's default, `at` the time of this call)."""
     if entries:
         # straight to the driver (`db.bulk_insert`): a run may log 100k entries, and
         # SQLAlchemy's per-row parameter processing (a `json.dumps` of `fields`, a time
-        # through two processors) cost more than the insert itself
-        rows = [
-            tuple(_json_list(e[c]) if c == "fields" else e[c] for c in _LOG_COLUMNS)
-            for e in entries
-        ]
+        # through two processors) cost more than the insert itself; which also means the
+        # model's defaults are not applied for us
+        defaults = {**_LOG_DEFAULTS, "at": utc_now()}
+        rows = []
+        for entry in entries:
+            full = defaults | entry
+            rows.append(
+                tuple(_json_list(full[c]) if c == "fields" else full[c] for c in _LOG_COLUMNS)
+            )
         await bulk_insert.insert(session, _LOG_TABLE, _LOG_COLUMNS, rows)
 
 
+_LOG_DEFAULTS: dict[str, Any] = {
+    "local_id": None,
+    "external_id": None,
+    "fields": [],
+    "outcome": "ok",
+    "reason": None,
+}
 _LOG_COLUMNS = (
     "connection_id",
     "run_id",
