@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.refuse import inserts_refused
 from todosync.db import bulk_insert
 from todosync.store.models import DEFAULT_TENANT_ID, TodoList
+from todosync.sync.books.models import SyncLog
 
 _LISTS = cast(sa.Table, TodoList.__table__)
 _COLUMNS = ("id", "uid", "tenant_id", "name", "version", "created_at", "updated_at")
@@ -112,3 +113,13 @@ async def test_a_failed_insert_names_no_value(session: AsyncSession) -> None:
         shown.append(repr(error.__context__))
     assert not any(SECRET_TEXT in text for text in shown)
     await session.rollback()
+
+
+def test_defaults_are_the_columns_own() -> None:
+    """What a row may leave out comes from the table: a callable default called once, a
+    scalar one as given, NULL where allowed; a required column without one is not offered."""
+    table = cast(sa.Table, SyncLog.__table__)
+    before = datetime.now(UTC)
+    values = bulk_insert.defaults(table, ("at", "fields", "outcome", "reason", "local_id", "kind"))
+    assert before <= values.pop("at") <= datetime.now(UTC)
+    assert values == {"fields": [], "outcome": "ok", "reason": None, "local_id": None}

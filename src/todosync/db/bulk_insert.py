@@ -22,7 +22,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-__all__ = ["Row", "insert", "next_ids"]
+__all__ = ["Row", "defaults", "insert", "next_ids"]
 
 Row = tuple[Any, ...]
 _Convert = Callable[[Row], Row]
@@ -64,6 +64,24 @@ async def next_ids(session: AsyncSession, table: sa.Table, count: int) -> list[i
     # a bare max(id): SQLite answers it from the end of the table's b-tree
     largest = int(await session.scalar(sa.select(sa.func.max(table.c.id))) or 0)
     return list(range(largest + 1, largest + 1 + count))
+
+
+def defaults(table: sa.Table, columns: Sequence[str]) -> dict[str, Any]:
+    """The values that an ORM insert would give `columns` when a row leaves them out: each
+    column's own default (a callable one, such as a write time, called once here for the
+    whole batch), else NULL where the column allows it. A column with neither is not in the
+    result, so a row that leaves it out fails where it is built, not in the database."""
+    values: dict[str, Any] = {}
+    for name in columns:
+        column = table.c[name]
+        default = column.default
+        if isinstance(default, sa.ColumnDefault) and default.is_callable:
+            values[name] = default.arg(None)  # SQLAlchemy's wrapper takes a context
+        elif isinstance(default, sa.ColumnDefault) and default.is_scalar:
+            values[name] = default.arg
+        elif column.nullable:
+            values[name] = None
+    return values
 
 
 def _plan(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> tuple[str, _Convert]:

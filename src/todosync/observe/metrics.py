@@ -74,7 +74,7 @@ async def read_snapshot(
     `labelled` oldest connections apart."""
     now = now or utc_now()
     runs, entities = await totals.run_totals(session), await totals.entity_totals(session)
-    every = sorted(connection_id for connection_id, _ in await queries.every_connection(session))
+    every = await queries.every_connection(session)
     last_runs = await totals.last_runs(session)
     pending = await queries.pending_changes_by_connection(session, connection_ids=None)
     conflicts = await queries.open_conflicts_by_connection(session, connection_ids=None)

@@ -64,10 +64,9 @@ __all__ = [
 QUEUED = RunStatus.QUEUED
 
 
-async def every_connection(session: AsyncSession) -> list[tuple[int, int]]:
-    """(connection id, tenant id) of every connection."""
-    rows = await session.execute(sa.select(Connection.id, Connection.tenant_id))
-    return [(connection_id, tenant_id) for connection_id, tenant_id in rows]
+async def every_connection(session: AsyncSession) -> list[int]:
+    """The id of every connection, oldest first."""
+    return list(await session.scalars(sa.select(Connection.id).order_by(Connection.id)))
 
 
 async def connection_of(session: AsyncSession, *, tenant_id: int) -> int | None:

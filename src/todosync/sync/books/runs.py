@@ -99,13 +99,13 @@ async def finish_run(session: AsyncSession, run_id: int, **values: Any) -> None:
 
 async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
     """Inserts log entries (dictionaries of `_LOG_COLUMNS`, as `Tally.log` makes them; a
-    column left out takes the model's default, `at` the time of this call)."""
+    column left out takes the model's default, so `at` is the time of this call)."""
     if entries:
         # straight to the driver (`db.bulk_insert`): a run may log 100k entries, and
         # SQLAlchemy's per-row parameter processing (a `json.dumps` of `fields`, a time
         # through two processors) cost more than the insert itself; which also means the
-        # model's defaults are not applied for us
-        defaults = {**_LOG_DEFAULTS, "at": utc_now()}
+        # model's defaults are filled in from the table here
+        defaults = bulk_insert.defaults(_LOG_TABLE, _LOG_COLUMNS)
         rows = []
         for entry in entries:
             full = defaults | entry
@@ -115,13 +115,6 @@ async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any
         await bulk_insert.insert(session, _LOG_TABLE, _LOG_COLUMNS, rows)
 
 
-_LOG_DEFAULTS: dict[str, Any] = {
-    "local_id": None,
-    "external_id": None,
-    "fields": [],
-    "outcome": "ok",
-    "reason": None,
-}
 _LOG_COLUMNS = (
     "connection_id",
     "run_id",
