@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -106,12 +107,17 @@ async def add_log_entries(session: AsyncSession, entries: Sequence[dict[str, Any
         # through two processors) cost more than the insert itself; which also means the
         # model's defaults are filled in from the table here
         defaults = bulk_insert.defaults(_LOG_TABLE, _LOG_COLUMNS)
+        # A run's entries name few distinct field lists: each is encoded once.
+        fields_text: dict[tuple[str, ...], str] = {}
         rows = []
         for entry in entries:
-            full = defaults | entry
-            rows.append(
-                tuple(_json_list(full[c]) if c == "fields" else full[c] for c in _LOG_COLUMNS)
-            )
+            values = list(_LOG_VALUES(entry if len(entry) == _LOG_WIDTH else defaults | entry))
+            fields = tuple(values[_FIELDS_AT])
+            text = fields_text.get(fields)
+            if text is None:
+                text = fields_text[fields] = _json_list(list(fields))
+            values[_FIELDS_AT] = text
+            rows.append(tuple(values))
         await bulk_insert.insert(session, _LOG_TABLE, _LOG_COLUMNS, rows)
 
 
@@ -128,6 +134,9 @@ _LOG_COLUMNS = (
     "outcome",
     "reason",
 )
+_LOG_VALUES = operator.itemgetter(*_LOG_COLUMNS)
+_LOG_WIDTH = len(_LOG_COLUMNS)
+_FIELDS_AT = _LOG_COLUMNS.index("fields")
 _LIST_ENCODER = msgspec.json.Encoder()
 
 
