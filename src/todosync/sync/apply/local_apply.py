@@ -24,6 +24,9 @@ from todosync.sync.core import settle
 
 __all__ = ["LocalWriter", "flush", "is_local"]
 
+# the fields a new item's log entry names (one list, shared by every such entry)
+_ITEM_FIELDS = ["description", "completed"]
+
 
 def is_local(action: act.Action) -> bool:
     """True for actions that need no call to the external API."""
@@ -139,16 +142,18 @@ class LocalWriter:
                 fields=["name"],
                 at=now,
             )
-            for item, remote_item in zip(new.items, action.remote.items, strict=True):
-                tally.log(
-                    kind="item",
-                    action="create",
-                    side="local",
-                    local_id=item.id,
-                    external_id=remote_item.id,
-                    fields=["description", "completed"],
-                    at=now,
-                )
+            tally.log_each(
+                zip(
+                    (item.id for item in new.items),
+                    (remote.id for remote in action.remote.items),
+                    strict=True,
+                ),
+                kind="item",
+                action="create",
+                side="local",
+                fields=_ITEM_FIELDS,
+                at=now,
+            )
         await ledger.insert_rows(session, rows)
 
     def _list_row(
