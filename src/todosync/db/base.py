@@ -40,6 +40,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = ensure_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    @staticmethod
+    def sqlite_text(value: datetime) -> str:
+        """The text that `process_bind_param` and SQLite's DATETIME together store for
+        `value` (naive UTC, microseconds always written), made in one C call: for writers
+        that go around SQLAlchemy (`db.bulk_insert`), where the two Python processors were
+        the largest cost per row. A test compares both ways' stored text."""
+        return ensure_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

@@ -22,6 +22,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from todosync.db.base import UTCDateTime
+
 __all__ = ["Row", "defaults", "insert", "next_ids"]
 
 Row = tuple[Any, ...]
@@ -127,8 +129,11 @@ def _is_time(type_: sa.types.TypeEngine[Any]) -> bool:
 
 def _time_processor(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> Callable[[Any], Any]:
     # through the dialect's own implementation, as SQLAlchemy's statements do (on SQLite its
-    # DATETIME, which writes the microseconds even when they are 0)
-    processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    # DATETIME, which writes the microseconds even when they are 0), or the same text made
+    # at once where the type offers it
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        processor = UTCDateTime.sqlite_text
     if processor is None:
         return lambda value: value
     converted: dict[datetime, Any] = {}
