@@ -48,9 +48,12 @@ def run(
     name: str = "todosync",
     on_started: Callable[[str], None] | None = None,
     on_signal: Callable[[], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Serves `app` until interrupted; `on_started(base_url)` runs once the socket listens,
     `on_signal()` as soon as SIGTERM or SIGINT arrives; `name` tells its log lines apart.
+    `sock`: a socket already bound to `host`:`port` (one that several processes share, see
+    `todosync.processes`); by default one is bound here.
     From `settings`: the log level; the proxies whose `X-Forwarded-For` and `-Proto` are
     believed (`TODOSYNC_FORWARDED_ALLOW_IPS`: addresses or networks, `*` for any); the
     bounds on a request's head in size and in time (`headlimits`)."""
@@ -72,7 +75,8 @@ def run(
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    sock = bind(host, port)
+    if sock is None:
+        sock = bind(host, port)
     with serverlog.serving_as(name):
         _Server(config, on_started=on_started, on_signal=on_signal).run(sockets=[sock])
 

@@ -304,12 +304,26 @@ def tokens_list(
 
 @app.command()
 @handle_errors
-def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Processes that serve the API behind the one port (PostgreSQL only above 1); "
+            "the scheduler runs in one of them.",
+        ),
+    ] = 1,
+) -> None:
     """Serve the local REST API (docs at /docs) and run the sync scheduler until interrupted."""
-    from todosync import runtime, server
+    from todosync import processes, runtime, server
     from todosync.app import create_app
 
+    if workers < 1:
+        fail(f"--workers must be at least 1 (got {workers})", code=EXIT_USAGE)
     settings = load_settings()
+    processes.require_supported(settings, workers=workers)
     common.require_current_schema(settings)
     if settings.external_api_token is None:
         # Not an error (an external API may need no token), but the usual cause of a 401.
@@ -317,6 +331,9 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
             "no TODOSYNC_EXTERNAL_API_TOKEN (or _FILE) is set: syncs call %s without a token",
             settings.external_api_url,
         )
+    if workers > 1:
+        processes.run(settings, host=host, port=port, workers=workers)
+        return
     api = create_app(settings, scheduler=True)
     server.run(
         api,

@@ -1,0 +1,272 @@
+"""`todosync serve --workers N` as real processes: several children behind one port, the sync
+role in exactly one of them, live events and dashboard sessions across them, and the crash and
+stop policies. The refusals run everywhere; the rest needs PostgreSQL.
+
+Which child answered a connection is read from /proc: the server's end of the connection is a
+socket whose inode shows up among one child's open files.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli.runner import run_cli
+from tests.cli.serving import ServerProcess
+from tests.fixtures.api import TenantToken
+from tests.fixtures.fake_external import FakeExternal
+
+WAIT_S = 60.0
+_ROLE = re.compile(r"serve process (\d+): runs the scheduler and the dispatcher")
+_API_ONLY = re.compile(r"serve process (\d+): serves the API only")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    pid: int
+    """The child process that served the connection."""
+
+
+@dataclass
+class Cluster:
+    server: ServerProcess
+    sync_pid: int
+    api_pid: int
+
+    @property
+    def children(self) -> set[int]:
+        return {self.sync_pid, self.api_pid}
+
+
+@pytest.fixture
+def start_cluster(
+    database_url: str, is_postgres: bool, fake_external: FakeExternal, tmp_path: Path
+) -> Iterator[Cluster]:
+    """`serve --workers 2` against the fake, with periodic runs every second; killed at the
+    end if still running."""
+    if not is_postgres:
+        pytest.skip("--workers 2 needs PostgreSQL (TODOSYNC_TEST_DATABASE_URL)")
+    server = ServerProcess(
+        ["serve", "--workers", "2"],
+        database_url=database_url,
+        cwd=tmp_path,
+        TODOSYNC_EXTERNAL_API_URL=fake_external.url,
+        TODOSYNC_EXTERNAL_API_TOKEN=fake_external.token or "",
+        TODOSYNC_SYNC_INTERVAL_SECONDS="1",
+        TODOSYNC_LOG_LEVEL="INFO",
+    )
+    try:
+        server.wait_healthy()
+        server.wait_for_output("serves the API only")
+        log = server.wait_for_output("runs the scheduler and the dispatcher")
+        (sync_pid,) = {int(pid) for pid in _ROLE.findall(log)}
+        (api_pid,) = {int(pid) for pid in _API_ONLY.findall(server.stderr)}
+        yield Cluster(server=server, sync_pid=sync_pid, api_pid=api_pid)
+    finally:
+        if server.process.poll() is None:
+            server.send(signal.SIGTERM)
+        server.wait_exit()
+
+
+def _serving_pid(local_port: int, client_port: int, pids: set[int]) -> int:
+    """The process among `pids` that holds the server's end of the connection from
+    `client_port` to `local_port` (IPv4 loopback)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == local_port and int(remote.split(":")[1], 16) == (
+            client_port
+        ):
+            inode = fields[9]
+    assert inode is not None, "the connection is not in /proc/net/tcp"
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return pid
+            except FileNotFoundError:
+                continue
+    raise AssertionError(f"no child holds socket {inode}")
+
+
+def _connect(cluster: Cluster) -> tuple[http.client.HTTPConnection, int]:
+    """A new connection, and the child that accepted it (once it has answered)."""
+    connection = http.client.HTTPConnection("127.0.0.1", cluster.server.port, timeout=WAIT_S)
+    connection.connect()
+    assert connection.sock is not None
+    return connection, connection.sock.getsockname()[1]
+
+
+def _request(
+    cluster: Cluster,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str],
+    body: bytes | None = None,
+) -> Answer:
+    """One request on a new connection; the answer and the child that gave it."""
+    connection, client_port = _connect(cluster)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        pid = _serving_pid(cluster.server.port, client_port, cluster.children)
+        return Answer(status=response.status, headers=response.headers, body=data, pid=pid)
+    finally:
+        connection.close()
+
+
+def _on_each_child(cluster: Cluster, method: str, path: str, **kwargs: object) -> dict[int, Answer]:
+    """Sends the request on new connections until each child has answered it once."""
+    answers: dict[int, Answer] = {}
+    for _ in range(200):
+        answer = _request(cluster, method, path, **kwargs)  # type: ignore[arg-type]
+        answers.setdefault(answer.pid, answer)
+        if len(answers) == len(cluster.children):
+            return answers
+    raise AssertionError(f"only {set(answers)} answered")
+
+
+def _wait_for_run(cluster: Cluster, tenant: TenantToken, run_id: int) -> dict[str, object]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        answer = _request(cluster, "GET", f"/api/sync/runs/{run_id}", headers=tenant.headers)
+        run: dict[str, object] = json.loads(answer.body)
+        if run["status"] not in ("queued", "running"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def test_two_children_serve_one_port_and_one_of_them_runs_the_syncs(
+    start_cluster: Cluster, tenant: TenantToken, fake_external: FakeExternal
+) -> None:
+    """Both children answer API requests on the one port; only one runs the scheduler and the
+    dispatcher, and it carries out the runs queued through either child."""
+    cluster = start_cluster
+    fake_external.create_list("Groceries", items=["Milk"])
+    assert cluster.sync_pid != cluster.api_pid
+    for pid in cluster.children:  # children of the one parent
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert ppid == cluster.server.process.pid
+
+    posted = _on_each_child(cluster, "POST", "/api/sync", headers=tenant.headers)
+    for answer in posted.values():
+        assert answer.status == 202, answer.body
+        run = _wait_for_run(cluster, tenant, json.loads(answer.body)["run_id"])
+        assert run["status"] == "ok", run
+    listed = _on_each_child(cluster, "GET", "/api/todolists", headers=tenant.headers)
+    for answer in listed.values():
+        assert [todo["name"] for todo in json.loads(answer.body)["data"]] == ["Groceries"]
+
+    log = cluster.server.wait_for_output("queued 1 periodic run(s)")
+    assert len(_ROLE.findall(log)) == 1
+    # every line of the scheduler and of a run's outcome comes from the sync-role child
+    for line in log.splitlines():
+        if "periodic run(s)" in line or re.search(r"connection 1: run \d+ ", line):
+            assert f"server=todosync[{cluster.sync_pid}]" in line, line
+
+
+def test_live_events_and_dashboard_sessions_cross_the_children(
+    start_cluster: Cluster, tenant: TenantToken
+) -> None:
+    """An event stream opened on the API-only child gets the runs of the sync-role child, and
+    a dashboard session started on one child is good on the other (one signing key)."""
+    cluster = start_cluster
+    stream, pid = None, 0
+    for _ in range(200):
+        connection, client_port = _connect(cluster)
+        connection.request("GET", "/api/events", headers=tenant.headers)
+        response = connection.getresponse()
+        assert response.status == 200
+        pid = _serving_pid(cluster.server.port, client_port, cluster.children)
+        if pid == cluster.api_pid:
+            stream = (connection, response)
+            break
+        response.close()
+        connection.close()
+    assert stream is not None, "no event stream reached the API-only child"
+    connection, response = stream
+    try:
+        _request(cluster, "POST", "/api/sync", headers=tenant.headers)
+        kinds = []
+        while "run.finished" not in kinds:
+            line = response.fp.readline().decode()
+            assert line, "the stream ended"
+            if line.startswith("event:"):
+                kinds.append(line.split(":", 1)[1].strip())
+        assert "run.started" in kinds
+    finally:
+        response.close()
+        connection.close()
+
+    pages = _on_each_child(cluster, "GET", "/dashboard/sign-in", headers={})
+    first, second = pages[cluster.sync_pid], pages[cluster.api_pid]
+    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', first.body)
+    assert csrf is not None
+    cookie = first.headers["set-cookie"].split(";", 1)[0]
+    form = f"csrf_token={csrf.group(1).decode()}&token={tenant.token}".encode()
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(200):  # the form goes to the other child than the one that made the cookie
+        signed_in = _request(cluster, "POST", "/dashboard/sign-in", headers=headers, body=form)
+        if signed_in.pid == second.pid:
+            break
+    assert signed_in.pid == second.pid
+    assert signed_in.status == 303, signed_in.body
+
+
+def test_a_child_that_dies_stops_the_server_with_status_1(start_cluster: Cluster) -> None:
+    """SIGKILL to the sync-role child: the parent stops the other child and exits 1 with one
+    line that says which process ended and how."""
+    cluster = start_cluster
+    os.kill(cluster.sync_pid, signal.SIGKILL)
+    assert cluster.server.wait_exit() == 1
+    error = f"todosync: error: serve process {cluster.sync_pid} was killed by SIGKILL"
+    assert cluster.server.stderr.rstrip().splitlines()[-1] == error
+    assert "Traceback" not in cluster.server.stderr
+    assert not Path(f"/proc/{cluster.api_pid}").exists()
+
+
+def test_sigterm_stops_every_child_and_exits_0(start_cluster: Cluster) -> None:
+    """SIGTERM to the parent stops both children gracefully, and the parent exits 0."""
+    cluster = start_cluster
+    cluster.server.send(signal.SIGTERM)
+    assert cluster.server.wait_exit() == 0
+    assert cluster.server.stderr.count("Application shutdown complete") == 2
+    assert "Traceback" not in cluster.server.stderr
+    assert not any(Path(f"/proc/{pid}").exists() for pid in cluster.children)
+
+
+def test_several_processes_over_sqlite_are_refused(tmp_path: Path) -> None:
+    """`--workers 2` over SQLite ends at once with one line that says why, and exit 1."""
+    done = run_cli(
+        "serve", "--workers", "2", database_url=f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "todosync: error: --workers 2 needs PostgreSQL: SQLite takes one writer at a time, so "
+        "several processes would only wait for each other (use --workers 1)"
+    ]
+
+
+def test_no_process_at_all_is_refused(tmp_path: Path) -> None:
+    """`--workers 0` is a usage error: one line, exit 2."""
+    done = run_cli("serve", "--workers", "0", database_url=None, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "todosync: error: --workers must be at least 1 (got 0)"
+    ]
