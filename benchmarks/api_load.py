@@ -1,10 +1,17 @@
-"""The local API under load: `todosync serve` against a minimal ASGI floor app.
+"""The local API under load: `todosync serve` against two floors.
 
-Two phases, each with its own floor: paged `GET /api/todolists/{id}/items?limit=50` and item
-`PATCH`es (each flipping `completed`, so every one writes), at 50 connections for a bounded
-time. The load comes from `wrk` when it is installed (Debian: `apt-get install wrk`), else
-from `benchmarks/loadgen.py`; either runs as its own process. The floor app answers with the
-bytes captured from `todosync serve`, under the same uvicorn settings.
+Two phases: paged `GET /api/todolists/{id}/items?limit=50` and item `PATCH`es (each flipping
+`completed`, so every one writes), at 50 connections for a bounded time. The load comes from
+`wrk` when it is installed (Debian: `apt-get install wrk`), else from `benchmarks/loadgen.py`;
+either runs as its own process. Each phase runs against three targets:
+
+- `todosync serve` (with `--workers N`);
+- `floor`: a raw ASGI app (`floor_app`) that answers with the bytes captured from serve, in
+  one uvicorn process: the server's own cost;
+- `db floor`: a minimal Starlette app (`floor_db_app`) that runs serve's SQL statements
+  through serve's engine and driver, in N uvicorn processes like serve: the framework +
+  database floor. Before it is loaded, its answers are checked byte for byte against
+  serve's (a mismatch stops the benchmark).
 """
 
 from __future__ import annotations
@@ -35,22 +42,29 @@ COLUMNS = (
     "p99_ms",
     "errors",
     "ratio_to_floor",
+    "ratio_to_db_floor",
     "generator",
 )
 
 
-def run(*, database: str, workdir: Path, seconds: float) -> dict[str, Any]:
-    """Both phases against both servers; `{"phases": [...], ...}`."""
+class ResponsesDiffer(RuntimeError):
+    """The db floor does not answer with serve's bytes: its figures would mean nothing."""
+
+
+def run(*, database: str, workdir: Path, seconds: float, workers: int = 1) -> dict[str, Any]:
+    """Both phases against serve and the two floors; `{"phases": [...], ...}`."""
     dbs = dataset.Databases(server_url=None if database == "sqlite" else database)
     try:
         url = dbs.fresh("api_load")
         dataset.seed_local(url, lists=1, items_per_list=ITEMS)
-        return _run_on(url, workdir=workdir, seconds=seconds, kind=dbs.kind)
+        return _run_on(url, workdir=workdir, seconds=seconds, kind=dbs.kind, workers=workers)
     finally:
         dbs.close()
 
 
-def _run_on(database_url: str, *, workdir: Path, seconds: float, kind: str) -> dict[str, Any]:
+def _run_on(
+    database_url: str, *, workdir: Path, seconds: float, kind: str, workers: int
+) -> dict[str, Any]:
     env = procs.base_env(
         TODOSYNC_DATABASE_URL=database_url,
         TODOSYNC_LOG_LEVEL="WARNING",
@@ -67,27 +81,86 @@ def _run_on(database_url: str, *, workdir: Path, seconds: float, kind: str) -> d
     }
     port = procs.free_port()
     serve = procs.start_background(
-        ["-m", "todosync", "serve", "--port", str(port)],
+        ["-m", "todosync", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         cwd=workdir,
         port=port,
         ready_path="/healthz",
     )
+    db_floor = None
     try:
         captured = _capture(serve.url, token, phases)
         rows = [_load(serve.url, token, name, p, seconds, workdir) for name, p in phases.items()]
+        db_floor = _start_db_floor(database_url, workers=workers)
+        check_same_bytes(serve.url, db_floor.url, token, list_id, item_ids[0])
+    except BaseException:
+        if db_floor is not None:
+            db_floor.stop()
+        raise
     finally:
         serve_rss = serve.stop()
+    try:
+        db_floor_rows = [
+            _load(db_floor.url, token, name, p, seconds, workdir) | {"target": "db floor"}
+            for name, p in phases.items()
+        ]
+    finally:
+        db_floor.stop()
     floor_rows = _floor_rows(captured, token, phases, seconds, workdir)
-    for row, floor in zip(rows, floor_rows, strict=True):
+    for row, floor, db in zip(rows, floor_rows, db_floor_rows, strict=True):
         row["ratio_to_floor"] = _share(row["requests_per_s"], floor["requests_per_s"])
+        row["ratio_to_db_floor"] = _share(row["requests_per_s"], db["requests_per_s"])
     return {
         "database": kind,
         "connections": CONNECTIONS,
         "seconds_per_phase": seconds,
+        "workers": workers,
+        "floor_workers": 1,
+        "db_floor_workers": workers,
         "serve_peak_rss_mb": round(serve_rss, 1),
-        "phases": [r for pair in zip(rows, floor_rows, strict=True) for r in pair],
+        "phases": [r for trio in zip(rows, floor_rows, db_floor_rows, strict=True) for r in trio],
     }
+
+
+def _start_db_floor(database_url: str, *, workers: int) -> procs.Background:
+    port = procs.free_port()
+    return procs.start_background(
+        ["-m", "benchmarks.floor_db_app", str(port), database_url, str(workers)],
+        env=procs.base_env(),
+        cwd=procs.REPO_ROOT,
+        port=port,
+        ready_path="/healthz",
+    )
+
+
+def check_same_bytes(
+    serve_url: str, floor_url: str, token: str, list_id: int, item_id: int
+) -> None:
+    """Raises `ResponsesDiffer` unless the db floor answers both requests as serve does: the
+    same page; a PATCH whose body is the item as serve then reads it; and serve's PATCH as
+    the floor then reads it (each side reads what the other wrote)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    page = f"/api/todolists/{list_id}/items?limit=50"
+    item = f"/api/todolists/{list_id}/items/{item_id}"
+    with httpx.Client(headers=headers, timeout=30) as http:
+        _same(http.get(serve_url + page), http.get(floor_url + page), what="GET page")
+        current = http.get(serve_url + item).json()["completed"]
+        flip = json.dumps({"completed": not current}).encode()
+        floor_patch = http.patch(floor_url + item, content=flip)
+        _same(http.get(serve_url + item), floor_patch, what="the floor's PATCH")
+        flip_back = json.dumps({"completed": current}).encode()
+        serve_patch = http.patch(serve_url + item, content=flip_back)
+        _same(serve_patch, http.get(serve_url + item), what="serve's PATCH")
+        _same(http.get(serve_url + page), http.get(floor_url + page), what="GET page after")
+
+
+def _same(serve: httpx.Response, floor: httpx.Response, *, what: str) -> None:
+    ours = (serve.status_code, serve.headers.get("content-type"), serve.content)
+    theirs = (floor.status_code, floor.headers.get("content-type"), floor.content)
+    if ours != theirs:
+        raise ResponsesDiffer(
+            f"{what}: serve {ours[:2]} {ours[2][:300]!r}, db floor {theirs[:2]} {theirs[2][:300]!r}"
+        )
 
 
 def _floor_rows(

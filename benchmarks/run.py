@@ -1,7 +1,9 @@
-"""`python benchmarks/run.py [--quick] [--json FILE] [--database URL] [--no-api-load]`
+"""`python benchmarks/run.py [--quick] [--json FILE] [--database URL] [--no-api-load]
+[--workers N]`
 
 Measures todosync's sync against its physical floors at growing sizes, and its local API
-under load against a minimal ASGI app; prints a table and optionally writes one JSON object.
+under load against two floors (a raw ASGI app; a minimal Starlette app that runs the same SQL
+through the same driver); prints a table and optionally writes one JSON object.
 See docs/BENCHMARKS.md for the method and the goals.
 """
 
@@ -113,6 +115,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--load-seconds", type=float, default=None, help="duration of each load phase"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API load: `todosync serve --workers N` (N > 1 needs PostgreSQL), and the db "
+        "floor in as many uvicorn processes (the raw ASGI floor stays one process)",
+    )
     return parser.parse_args(argv)
 
 
@@ -191,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_api_load:
             seconds = args.load_seconds or (3.0 if args.quick else 10.0)
             report["api_load"] = api_load.run(
-                database=databases[0], workdir=Path(tmp), seconds=seconds
+                database=databases[0], workdir=Path(tmp), seconds=seconds, workers=args.workers
             )
             print("\nlocal API load:")
             print(format_table(report["api_load"]["phases"], api_load.COLUMNS))

@@ -45,6 +45,8 @@ def test_quick_run_writes_the_json_of_the_issue(tmp_path: Path) -> None:
     assert {(p["phase"], p["target"]) for p in phases} == {
         (phase, target)
         for phase in ("get_items_page", "patch_item")
-        for target in ("todosync serve", "floor")
+        for target in ("todosync serve", "floor", "db floor")
     }
     assert all(p["requests_per_s"] > 0 for p in phases)
+    served = [p for p in phases if p["target"] == "todosync serve"]
+    assert all(p["ratio_to_db_floor"] is not None for p in served)
