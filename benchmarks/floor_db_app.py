@@ -265,9 +265,10 @@ async def _insert_event(floor: _Floor, conn: AsyncConnection, event: tuple[Any, 
         await copy.write_row(event)
 
 
-def create() -> Starlette:
-    """The app over the database of `TODOSYNC_FLOOR_DATABASE_URL` (a uvicorn factory)."""
-    floor = _Floor(os.environ[_ENV_URL])
+def create(database_url: str | None = None) -> Starlette:
+    """The app over `database_url`, by default `TODOSYNC_FLOOR_DATABASE_URL`'s (as a uvicorn
+    factory); its engine is `app.state.floor.engine`."""
+    floor = _Floor(database_url or os.environ[_ENV_URL])
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
