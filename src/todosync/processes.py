@@ -103,6 +103,8 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         lock_path=None if distributed else sync_lock_path(settings.database_url),
     )
     sock = server.bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    log.info("serving on %s:%d with %d processes", bound_host, bound_port, workers)
     # The supervisor reads `workers` and the health-check timeout of this config; each child
     # builds its own app and server (`_Child.target`), so `app` here is never loaded.
     config = uvicorn.Config(

@@ -270,6 +270,32 @@ def test_sigterm_stops_every_child_and_exits_0(start_cluster: Cluster) -> None:
     assert not any(Path(f"/proc/{pid}").exists() for pid in cluster.children)
 
 
+def test_no_child_runs_syncs_in_the_distributed_mode(
+    database_url: str, is_postgres: bool, tmp_path: Path
+) -> None:
+    """With TODOSYNC_RUN_MODE=distributed both children serve the API only (the workers run
+    the syncs)."""
+    if not is_postgres:
+        pytest.skip("the distributed mode needs PostgreSQL (TODOSYNC_TEST_DATABASE_URL)")
+    server = ServerProcess(
+        ["serve", "--workers", "2"],
+        database_url=database_url,
+        cwd=tmp_path,
+        TODOSYNC_RUN_MODE="distributed",
+        TODOSYNC_LOG_LEVEL="INFO",
+    )
+    try:
+        server.wait_healthy()
+        deadline = time.monotonic() + WAIT_S
+        while len(_API_ONLY.findall(server.stderr)) < 2:
+            assert time.monotonic() < deadline, server.stderr
+            time.sleep(0.1)
+        assert not _ROLE.search(server.stderr)
+    finally:
+        server.send(signal.SIGTERM)
+        assert server.wait_exit() == 0
+
+
 def test_several_processes_over_sqlite_are_refused(tmp_path: Path) -> None:
     """`--workers 2` over SQLite ends at once with one line that says why, and exit 1."""
     done = run_cli(
