@@ -31,6 +31,7 @@ __all__ = [
     "get_item",
     "get_list",
     "live_items_of",
+    "live_lists_with_items",
     "note_items_deleted",
     "purge_tombstones",
     "soft_delete_if_version",
@@ -307,6 +308,41 @@ async def live_items_of(session: AsyncSession, list_id: int) -> list[Row]:
         Row(id_, uid, version, False, description=description, completed=bool(completed))
         for id_, uid, version, description, completed in result
     ]
+
+
+async def live_lists_with_items(
+    session: AsyncSession, list_ids: Sequence[int]
+) -> dict[int, tuple[Row, list[Row]]]:
+    """The live lists among `list_ids`, each with its live items in id order: two queries
+    for the lot (callers pass a few dozen ids at a time)."""
+    if not list_ids:
+        return {}
+    lists = await session.execute(
+        sa.select(_LISTS.c.id, _LISTS.c.uid, _LISTS.c.version, _LISTS.c.name).where(
+            _LISTS.c.id.in_(list_ids), _LISTS.c.deleted_at.is_(None)
+        )
+    )
+    found: dict[int, tuple[Row, list[Row]]] = {
+        id_: (Row(id_, uid, version, False, name=name), []) for id_, uid, version, name in lists
+    }
+    if not found:
+        return found
+    items = await session.execute(
+        sa.select(
+            _ITEMS.c.list_id,
+            _ITEMS.c.id,
+            _ITEMS.c.uid,
+            _ITEMS.c.version,
+            _ITEMS.c.description,
+            _ITEMS.c.completed,
+        )
+        .where(_ITEMS.c.list_id.in_(list(found)), _ITEMS.c.deleted_at.is_(None))
+        .order_by(_ITEMS.c.id)
+    )
+    for list_id, id_, uid, version, description, completed in items:
+        row = Row(id_, uid, version, False, description=description, completed=bool(completed))
+        found[list_id][1].append(row)
+    return found
 
 
 async def purge_tombstones(

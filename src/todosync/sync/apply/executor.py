@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from todosync.external import errors as ext_errors
 from todosync.external.client import ExternalClient
+from todosync.sync.apply import outcomes
 from todosync.sync.apply.local_apply import LocalWriter, is_local
 from todosync.sync.apply.remote_apply import RemoteApplier
 from todosync.sync.books.report import Tally
@@ -113,7 +114,7 @@ class Executor:
                 await self._local_batch(batch)
             except Exception:  # the batch rolled back: retry its actions one by one
                 for action in batch:
-                    await self._guard(action, functools.partial(self._local_batch, [action]))
+                    await self.guard(action, functools.partial(self._local_batch, [action]))
             self.progress(len(batch))
 
     async def _local_batch(self, batch: Sequence[act.Action]) -> None:
@@ -123,23 +124,34 @@ class Executor:
         self.tally.merge(staged)
 
     async def _apply_remote(self, actions: Sequence[act.Action]) -> None:
+        """Sends the phase's calls, `concurrency` at a time; their bookkeeping is committed
+        in groups by one writer (`outcomes.Books`) while later calls are in flight."""
         if not actions:
             return
         limit = asyncio.Semaphore(self.concurrency)
+        self.remote.read_ahead(actions)
+        books = outcomes.Books(
+            transaction=self.remote.transaction, tally=self.tally, guard=self.guard
+        )
+
+        async def push(action: act.Action) -> None:
+            outcome = await self.remote.push(action, self.tally)
+            if outcome is not None:
+                await books.put(outcome)
 
         async def one(action: act.Action) -> None:
             async with limit:
                 if self.should_stop():
                     self.skipped += 1
                     return
-                await self._guard(action, lambda: self.remote.apply(action, self.tally))
+                await self.guard(action, functools.partial(push, action))
                 self.progress(1)
 
-        async with asyncio.TaskGroup() as group:
+        async with books, asyncio.TaskGroup() as group:
             for action in actions:
                 group.create_task(one(action))
 
-    async def _guard(self, action: act.Action, run: Callable[[], Awaitable[None]]) -> None:
+    async def guard(self, action: act.Action, run: Callable[[], Awaitable[None]]) -> None:
         """Runs one action; records its failure instead of raising, except for bad credentials."""
         try:
             await run()

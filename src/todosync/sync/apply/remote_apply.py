@@ -1,14 +1,17 @@
 """Applies actions that call the external API: the call first, outside any transaction, then
-the local half and the ledger in one short transaction.
+the local half and the ledger, handed to the phase's group-commit writer (`outcomes`) as an
+`Outcome` that commits with the other calls answered meanwhile.
 
-A crash between the call and the transaction is safe by construction: creates carry the local
+A crash between the call and the commit is safe by construction: creates carry the local
 uid as `source_id` and are adopted on the next pull; updates are found already agreed; deletes
-find the entity gone; a list re-create writes its intent before it starts.
+find the entity gone; a list re-create writes its intent before it starts (and, being rare and
+multi-step, commits its own transactions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -23,6 +26,8 @@ from todosync.external.schemas import NewItem, NewList, RemoteItem, RemoteList
 from todosync.store import bulk
 from todosync.sync.apply import local_apply
 from todosync.sync.apply.local_apply import LocalWriter
+from todosync.sync.apply.outcomes import Outcome
+from todosync.sync.apply.read_ahead import ReadAhead
 from todosync.sync.books import ledger
 from todosync.sync.books.report import Tally
 from todosync.sync.core import actions as act
@@ -40,7 +45,7 @@ UNAGREED = 0
 
 
 class RemoteApplier:
-    """Runs remote-side actions for one run; `apply` raises when the action failed."""
+    """Runs remote-side actions for one run; `push` raises when the call failed."""
 
     def __init__(
         self,
@@ -58,9 +63,20 @@ class RemoteApplier:
         self.connection_id = connection_id
         # One writer at a time: SQLite has one write lock, and short transactions keep it free.
         self._write_lock = asyncio.Lock()
+        self._lists = ReadAhead(self._read, [])
+
+    def read_ahead(self, actions: Sequence[act.Action]) -> None:
+        """Reads the lists that `actions` will POST a group at a time, as the calls ask."""
+        ids = [
+            a.local_id
+            for a in actions
+            if isinstance(a, act.CreateRemoteList | act.RecreateRemoteList)
+        ]
+        self._lists = ReadAhead(self._read, ids)
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, one at a time (the writer's batches, a re-create's steps)."""
         async with self._write_lock, self.sessionmaker.begin() as session:
             yield session
 
@@ -69,24 +85,26 @@ class RemoteApplier:
         async with self.read_sessionmaker() as session:
             yield session
 
-    async def apply(self, action: act.Action, tally: Tally) -> None:
-        """Applies one action; what it did reaches `tally` only once it is committed."""
-        staged = tally.staged()
+    async def push(self, action: act.Action, tally: Tally) -> Outcome | None:
+        """Makes one action's call; what it leaves to commit, if anything. An action with
+        nothing to send (its entity gone since the plan) is counted as skipped on `tally`."""
         if isinstance(action, act.Update):
-            await self._update(action, staged)
-        elif isinstance(action, act.Adopt):
-            await self._adopt(action, staged)
-        elif isinstance(action, act.CreateRemoteList):
-            await self._create_list(action, staged)
-        elif isinstance(action, act.CreateRemoteItem):
-            await self._create_item(action, staged)
-        elif isinstance(action, act.DeleteRemote):
-            await self._delete(action, staged)
-        elif isinstance(action, act.RecreateRemoteList):
-            await self._recreate(action, staged)
-        else:  # pragma: no cover - the executor routes local actions elsewhere
-            raise TypeError(f"not a remote action: {type(action).__name__}")
-        tally.merge(staged)
+            return await self._update(action)
+        if isinstance(action, act.Adopt):
+            return await self._adopt(action)
+        if isinstance(action, act.CreateRemoteList):
+            return await self._create_list(action, tally)
+        if isinstance(action, act.CreateRemoteItem):
+            return await self._create_item(action, tally)
+        if isinstance(action, act.DeleteRemote):
+            return await self._delete(action)
+        if isinstance(action, act.RecreateRemoteList):
+            staged = tally.staged()
+            await self._recreate(action, staged)  # commits its own steps
+            tally.merge(staged)
+            return None
+        # pragma: no cover - the executor routes local actions elsewhere
+        raise TypeError(f"not a remote action: {type(action).__name__}")
 
     async def _patch(
         self, kind: str, external_id: str, parent_external_id: str, push: dict[str, Any]
@@ -101,19 +119,19 @@ class RemoteApplier:
                 completed=_opt_bool(push.get("completed")),
             )
 
-    async def _update(self, action: act.Update, tally: Tally) -> None:
+    async def _update(self, action: act.Update) -> Outcome:
         await self._patch(action.kind, action.external_id, action.parent_external_id, action.push)
-        async with self._write() as session:
-            await self.writer.finish_update(session, action, tally)
-            await _flush_log(session, tally)
+        return Outcome(
+            action, lambda session, tally: self.writer.finish_update(session, action, tally)
+        )
 
-    async def _adopt(self, action: act.Adopt, tally: Tally) -> None:
+    async def _adopt(self, action: act.Adopt) -> Outcome:
         await self._patch(action.kind, action.external_id, action.parent_external_id, action.push)
-        async with self._write() as session:
-            await self.writer.finish_adopt(session, action, tally)
-            await _flush_log(session, tally)
+        return Outcome(
+            action, lambda session, tally: self.writer.finish_adopt(session, action, tally)
+        )
 
-    async def _delete(self, action: act.DeleteRemote, tally: Tally) -> None:
+    async def _delete(self, action: act.DeleteRemote) -> Outcome:
         try:
             if action.kind == "list":
                 await self.client.delete_list(action.external_id)
@@ -124,87 +142,85 @@ class RemoteApplier:
         if action.reason == "duplicate":
             # two remote copies carried one local uid: one was kept, this one is gone
             log.warning("deleted a duplicate remote %s %s", action.kind, action.external_id)
-        async with self._write() as session:
-            await ledger.delete_rows(session, action.ledger_ids)
-            if action.reason == "replaced" and action.local_id is not None:
-                await ledger.clear_intent(
-                    session, connection_id=self.connection_id, list_local_id=action.local_id
-                )
-            tally.count("remote", "delete", max(1, len(action.ledger_ids)))
-            tally.log(
-                kind=action.kind,
-                action="delete",
-                side="remote",
-                local_id=action.local_id,
-                external_id=action.external_id,
-                reason=None if action.reason == "deleted" else action.reason,
+        return Outcome(action, functools.partial(self._deleted, action=action))
+
+    async def _deleted(
+        self, session: AsyncSession, tally: Tally, *, action: act.DeleteRemote
+    ) -> None:
+        await ledger.delete_rows(session, action.ledger_ids)
+        if action.reason == "replaced" and action.local_id is not None:
+            await ledger.clear_intent(
+                session, connection_id=self.connection_id, list_local_id=action.local_id
             )
-            await _flush_log(session, tally)
+        tally.count("remote", "delete", max(1, len(action.ledger_ids)))
+        tally.log(
+            kind=action.kind,
+            action="delete",
+            side="remote",
+            local_id=action.local_id,
+            external_id=action.external_id,
+            reason=None if action.reason == "deleted" else action.reason,
+        )
 
-    async def _load_list(self, list_id: int) -> tuple[bulk.Row, list[bulk.Row]] | None:
-        async with self._read() as session:
-            row = await bulk.get_list(session, list_id)
-            if row is None or row.deleted:
-                return None
-            return row, await bulk.live_items_of(session, list_id)
-
-    async def _create_list(self, action: act.CreateRemoteList, tally: Tally) -> None:
-        loaded = await self._load_list(action.local_id)
+    async def _create_list(self, action: act.CreateRemoteList, tally: Tally) -> Outcome | None:
+        loaded = await self._lists.get(action.local_id)
         if loaded is None:
             tally.counts["skipped"] += 1  # deleted here since the plan was made
-            return
+            return None
         row, items = loaded
         created = await self.client.create_list(_new_list(row, items))
-        rows = self._rows_for(row, items, created, sent=True)  # before taking the write lock
-        async with self._write() as session:
-            await ledger.delete_rows(session, action.replaces_ledger_ids)
-            await ledger.insert_rows(session, rows)
-            tally.count("remote", "create", 1 + len(items))
-            tally.log(
-                kind="list",
-                action="create",
-                side="remote",
-                local_id=row.id,
-                external_id=created.id,
-                fields=["name"],
-            )
-            await _flush_log(session, tally)
+        rows = self._rows_for(row, items, created, sent=True)
+        return Outcome(
+            action,
+            functools.partial(
+                _replaced,
+                ledger_ids=action.replaces_ledger_ids,
+                count=1 + len(items),
+                entry={
+                    "kind": "list",
+                    "local_id": row.id,
+                    "external_id": created.id,
+                    "fields": ["name"],
+                },
+            ),
+            rows,
+        )
 
-    async def _create_item(self, action: act.CreateRemoteItem, tally: Tally) -> None:
+    async def _create_item(self, action: act.CreateRemoteItem, tally: Tally) -> Outcome | None:
         async with self._read() as session:
             item = await bulk.get_item(session, action.local_id)
         if item is None or item.deleted:
             tally.counts["skipped"] += 1
-            return
+            return None
         created = await self.client.create_item(
             action.list_external_id, NewItem(item.uid, item.description, item.completed)
         )
-        async with self._write() as session:
-            await ledger.delete_rows(session, action.replaces_ledger_ids)
-            await ledger.insert_rows(
-                session,
-                [self._item_row(item, created, action.list_external_id, action.list_local_id)],
-            )
-            tally.count("remote", "create")
-            tally.log(
-                kind="item",
-                action="create",
-                side="remote",
-                local_id=item.id,
-                external_id=created.id,
-                fields=["description", "completed"],
-            )
-            await _flush_log(session, tally)
+        row = self._item_row(item, created, action.list_external_id, action.list_local_id)
+        return Outcome(
+            action,
+            functools.partial(
+                _replaced,
+                ledger_ids=action.replaces_ledger_ids,
+                count=1,
+                entry={
+                    "kind": "item",
+                    "local_id": item.id,
+                    "external_id": created.id,
+                    "fields": ["description", "completed"],
+                },
+            ),
+            [row],
+        )
 
     async def _recreate(self, action: act.RecreateRemoteList, tally: Tally) -> None:
-        loaded = await self._load_list(action.local_id)
+        loaded = await self._lists.get(action.local_id)
         if loaded is None:
             tally.counts["skipped"] += 1
             return
         row, items = loaded
         created = action.landed
         if created is None:
-            async with self._write() as session:
+            async with self.transaction() as session:
                 # the intent comes first, so a crash at any later point is recoverable
                 await ledger.set_intent(
                     session,
@@ -225,7 +241,7 @@ class RemoteApplier:
         )
         with suppress(ext_errors.NotFound):
             await self.client.delete_list(action.old_external_id)
-        async with self._write() as session:
+        async with self.transaction() as session:
             await ledger.clear_intent(
                 session, connection_id=self.connection_id, list_local_id=row.id
             )
@@ -241,7 +257,7 @@ class RemoteApplier:
         sent: bool,
     ) -> None:
         rows = self._rows_for(row, items, created, sent=sent)
-        async with self._write() as session:
+        async with self.transaction() as session:
             await ledger.delete_item_rows_under(
                 session,
                 connection_id=self.connection_id,
@@ -351,6 +367,21 @@ def _match_items(
     if not pairs and len(items) == len(remotes):
         pairs = list(zip(items, remotes, strict=True))
     return pairs
+
+
+async def _replaced(
+    session: AsyncSession,
+    tally: Tally,
+    *,
+    ledger_ids: Sequence[int],
+    count: int,
+    entry: dict[str, Any],
+) -> None:
+    """The writes of a remote create beside its new ledger rows: the rows it replaces go,
+    and it is counted and logged."""
+    await ledger.delete_rows(session, ledger_ids)
+    tally.count("remote", "create", count)
+    tally.log(action="create", side="remote", **entry)
 
 
 async def _flush_log(session: AsyncSession, tally: Tally) -> None:

@@ -50,8 +50,14 @@ def content_hash(kind: Kind, values: Mapping[str, str | bool]) -> str:
     return item_hash(str(values["description"]), bool(values["completed"]))
 
 
+# Keys sorted, as `json.dumps(sort_keys=True)` wrote them before: the text is only ever read
+# back through `decode_snapshot`, so older rows (with `json.dumps`'s spaces) read the same.
+_SNAPSHOT = msgspec.json.Encoder(order="sorted")
+
+
 def encode_snapshot(values: Mapping[str, str | bool]) -> str:
-    return json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
+    """The stored text of an entity's fields: compact JSON with sorted keys."""
+    return _SNAPSHOT.encode(values if isinstance(values, dict) else dict(values)).decode()
 
 
 def decode_snapshot(text: str) -> Fields:
