@@ -1,5 +1,6 @@
-"""Applies a plan: lists before items, local writes in small batches, remote calls with bounded
-concurrency. A failing action is logged and counted; the rest goes on. Only an authentication
+"""Applies a plan: lists before items; within each, local writes in small batches beside the
+remote calls (bounded concurrency), whose bookkeeping one writer commits in groups
+(`outcomes`). A failing action is logged and counted; the rest goes on. Only an authentication
 failure stops the run, since every further call would fail the same way."""
 
 from __future__ import annotations

@@ -103,8 +103,8 @@ class RemoteApplier:
             await self._recreate(action, staged)  # commits its own steps
             tally.merge(staged)
             return None
-        # pragma: no cover - the executor routes local actions elsewhere
-        raise TypeError(f"not a remote action: {type(action).__name__}")
+        # the executor routes local actions elsewhere
+        raise TypeError(f"not a remote action: {type(action).__name__}")  # pragma: no cover
 
     async def _patch(
         self, kind: str, external_id: str, parent_external_id: str, push: dict[str, Any]
