@@ -464,21 +464,9 @@ async def test_chaos_converges_without_duplicates_or_loss(
     await _chaos(seed, fake_external, local, sessionmaker, sync_settings)
 
 
-# Seed 1061 meets a documented limit (NOTES.md, "Crash safety", (b)): a list POST whose answer
-# was lost is adopted by `source_id` with no agreed base, so an item edited locally after the
-# POST and toggled remotely later loses its local description to the later remote write.
-_ADOPTION_WITHOUT_BASE = pytest.mark.xfail(
-    strict=True, reason="adoption without a base: the later side wins every differing field"
-)
-SOAK_SEEDS = [
-    pytest.param(seed, marks=_ADOPTION_WITHOUT_BASE) if seed == 1061 else seed
-    for seed in SLOW_SEEDS
-]
-
-
 @pytest.mark.slow
 @_SOCKETS_LEFT_TO_GC
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
+@pytest.mark.parametrize("seed", SLOW_SEEDS)
 async def test_chaos_soak(
     seed: int,
     fake_external: FakeExternal,

@@ -4,6 +4,8 @@ but not answered converges without a duplicate, and two remote copies of one lis
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.fixtures.fake_external import FakeExternal, FaultRule
@@ -122,6 +124,30 @@ async def test_an_ambiguous_create_converges_without_a_duplicate(
     assert fake_external.request_count("POST") == 0
     assert remote_snapshot(fake_external.state()) == await local.snapshot()
     assert len(fake_external.state()) == 1
+
+
+async def test_an_adopted_create_keeps_the_edits_each_side_made_since_it_landed(
+    fake_external: FakeExternal, local: LocalSide, run_sync: RunSync
+) -> None:
+    """A list POST that landed unanswered; then an item's text edited here and, later, its
+    flag there: the adoption merges against what the POST sent (the history's state when the
+    copy landed), so both edits survive, not only the later side's copy."""
+    list_id = await local.create_list("Groceries", ["Milk", "Eggs"])
+    fake_external.set_faults([FaultRule(kind="applied_then_500", methods=["POST"])])
+    assert (await run_sync()).status == "partial"
+    fake_external.clear_faults()
+    milk = (await local.item_ids(list_id))["Milk"]
+    await local.update_item(list_id, milk, description="Oat milk")
+    await asyncio.sleep(0.01)  # the remote edit is strictly the later one
+    state = fake_external.state()
+    groceries = remote_list_id(state, "Groceries")
+    fake_external.update_item(groceries, remote_item_id(state, "Groceries", "Milk"), completed=True)
+
+    report = await run_sync()
+
+    assert report.status == "ok", report.errors
+    assert await local.snapshot() == remote_snapshot(fake_external.state())
+    assert ("Oat milk", True) in dict(await local.snapshot())["Groceries"]
 
 
 async def test_an_ambiguous_update_and_delete_converge(

@@ -7,7 +7,7 @@ rows passed to the planner are only the changed ones, as in a real run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from todosync.config import DeletePolicy, NewItemStrategy
 from todosync.external.schemas import InvalidEntity, RemoteItem, RemoteList
 from todosync.sync.core import actions as act
 from todosync.sync.core import plan
+from todosync.sync.core.fields import Fields
 from todosync.sync.core.snapshot import LedgerRow, LocalRow
 
 LIST_A = ledger_list(1, local_id=1, external_id="A")
@@ -83,6 +84,7 @@ def _plan(
     skew_s: float = 0.0,
     pulled_lists: int | None = None,
     options: plan.PlanOptions = plan.PlanOptions(),  # noqa: B008 - frozen, safe to share
+    adopt_bases: Mapping[str, Fields] | None = None,
 ) -> plan.Plan:
     data = plan.PlanInput(
         remote_lists=remote,
@@ -92,6 +94,7 @@ def _plan(
         complete=complete,
         skew_s=skew_s,
         pulled_lists=pulled_lists,
+        adopt_bases=adopt_bases or {},
     )
     return plan.build(data, options)
 
@@ -643,6 +646,32 @@ def test_remote_copy_of_an_unmapped_local_item_is_adopted() -> None:
     adopt = _single(result)
     assert isinstance(adopt, act.Adopt)
     assert (adopt.kind, adopt.local_id, adopt.external_id, adopt.push) == ("item", 13, "a3", {})
+
+
+def test_an_adoption_with_a_base_takes_each_sides_own_edit() -> None:
+    """With what the lost create sent as base, a field edited only here is pushed and one
+    edited only there is pulled, though the remote copy was edited later; without a base the
+    later side takes both."""
+    copy = remote_item(
+        "a3", "Buy eggs", completed=True, source_id=item_uid(13), updated_at=T0 + timedelta(1)
+    )
+    local = [local_item(13, 1, "Buy 6 eggs", completed=False)]
+    sent: Fields = {"description": "Buy eggs", "completed": False}
+
+    based = _single(
+        _plan(
+            [_remote_a(items=(_a1(), _a2(), copy))],
+            local,
+            options=ITEM_CREATE,
+            adopt_bases={item_uid(13): sent},
+        )
+    )
+    unbased = _single(_plan([_remote_a(items=(_a1(), _a2(), copy))], local, options=ITEM_CREATE))
+
+    assert isinstance(based, act.Adopt)
+    assert isinstance(unbased, act.Adopt)
+    assert (based.push, based.pull) == ({"description": "Buy 6 eggs"}, {"completed": True})
+    assert (unbased.push, unbased.pull) == ({}, {"description": "Buy eggs", "completed": True})
 
 
 # -- local-only lists ---------------------------------------------------------------------

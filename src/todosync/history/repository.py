@@ -14,6 +14,7 @@ __all__ = [
     "delete_events",
     "entity_events",
     "events_of",
+    "events_of_entities",
     "foldable_entities",
     "has_events",
     "item_events_of_list",
@@ -47,6 +48,22 @@ async def entity_events(
     )
     result = await session.execute(_known(statement, known_at).order_by(EntityEvent.id))
     return result.scalars().all()
+
+
+async def events_of_entities(
+    session: AsyncSession, *, tenant_id: int, kind: str, entity_ids: Sequence[int]
+) -> Sequence[EntityEvent]:
+    """Every event of these entities of one kind, by id."""
+    statement = (
+        sa.select(EntityEvent)
+        .where(
+            EntityEvent.tenant_id == tenant_id,
+            EntityEvent.kind == kind,
+            EntityEvent.entity_id.in_(entity_ids),
+        )
+        .order_by(EntityEvent.id)
+    )
+    return (await session.execute(statement)).scalars().all()
 
 
 async def item_events_of_list(

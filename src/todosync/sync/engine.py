@@ -29,7 +29,7 @@ from todosync.external.schemas import PullResult, RemoteList
 from todosync.logging import best_effort
 from todosync.store import bulk
 from todosync.sync.apply.executor import Executor, Progress
-from todosync.sync.books import lease, ledger, quarantine, runs
+from todosync.sync.books import adoption, lease, ledger, quarantine, runs
 from todosync.sync.books.report import RunReport, Tally, entity_name
 from todosync.sync.books.run_status import RunStatus
 from todosync.sync.core import actions as act
@@ -473,17 +473,27 @@ class SyncEngine:
             )
             claimed = settle.unmatched_source_ids(remote, settled=settled, rows=rows)
             uid_rows = await ledger.rows_by_uid(session, connection_id=connection_id, uids=claimed)
+            skew_s = effective_skew(pull.clock_skew_s)
+            adopt_bases = await adoption.bases(
+                session,
+                tenant_id=self.tenant_id,
+                local=local,
+                ledger=[*rows, *uid_rows],
+                remote_lists=remote,
+                skew_s=skew_s,
+            )
         data = planner.PlanInput(
             remote_lists=remote,
             local=local,
             ledger=rows,
             invalid=pull.invalid,
             complete=pull.complete,
-            skew_s=effective_skew(pull.clock_skew_s),
+            skew_s=skew_s,
             pulled_lists=len(pull.lists),
             settled=settled,
             settled_items=sum(len(r.items) for r in remote if r.id in settled),
             uid_rows=uid_rows,
+            adopt_bases=adopt_bases,
         )
         return data, book
 

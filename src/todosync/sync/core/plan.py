@@ -12,7 +12,7 @@ it is decided.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -62,6 +62,9 @@ class PlanInput:
     settled_items: int = 0  # the ledger rows left out for them (the mass-delete guard's base)
     # rows of settled lists whose uid a pulled entity carries (`settle.unmatched_source_ids`)
     uid_rows: Sequence[LedgerRow] = ()
+    # by local uid: what an unmapped entity was when its remote copy landed (a create whose
+    # answer was lost; `sync.books.adoption`), the base its adoption merges against
+    adopt_bases: Mapping[str, Fields] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -705,10 +708,17 @@ class _Planner:
         push: Fields = {}
         pull: Fields = {}
         remote_later = _strictly_later(remote_updated_at, local.updated_at, self.data.skew_s)
+        # what the lost create sent, when the history knows it: a field that moved on one
+        # side only takes that side's value, whichever side was edited later
+        base = self.data.adopt_bases.get(local.uid, {})
         for name, value in local.fields.items():
             if remote_fields.get(name) == value:
                 continue
-            if remote_later:
+            if name in base and value == base[name]:
+                pull[name] = remote_fields[name]  # edited there only
+            elif name in base and remote_fields.get(name) == base[name]:
+                push[name] = value  # edited here only
+            elif remote_later:
                 # edited remotely after the lost create landed: the remote copy is the later
                 pull[name] = remote_fields[name]
             else:
